@@ -1,0 +1,31 @@
+"""Plain-Python client for the CRM.COM Rewards Web API (v4 token API).
+
+Nothing in this package imports Odoo: the add-on's models call it, and tests can use it alone.
+"""
+
+from .client import CrmComClient, CallRecord
+from .errors import (
+    AuthenticationError,
+    BadReplyError,
+    BusinessRuleError,
+    CrmComError,
+    NotFoundError,
+    TimeoutError,
+    TransportError,
+)
+from .token_store import MemoryTokenStore, StoredToken, TokenStore
+
+__all__ = [
+    "AuthenticationError",
+    "BadReplyError",
+    "BusinessRuleError",
+    "CallRecord",
+    "CrmComClient",
+    "CrmComError",
+    "MemoryTokenStore",
+    "NotFoundError",
+    "StoredToken",
+    "TimeoutError",
+    "TokenStore",
+    "TransportError",
+]

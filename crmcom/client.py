@@ -1,0 +1,429 @@
+"""The one place that knows CRM.COM's HTTP, JSON, envelope and token rules.
+
+See ../shared/crmcom-api.md: POST ``{base}/crmapi/rest/v2/{method}`` with a JSON body that
+carries the token, a ``{"status": {...}, "data": ...}`` envelope on every reply, tokens that
+expire two hours after issue.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from . import errors
+from .token_store import MemoryTokenStore, StoredToken
+
+_logger = logging.getLogger(__name__)
+
+API_PATH = "/crmapi/rest/v2/"
+SECRET_KEYS = frozenset({"token", "password", "api_key", "pass_code", "one_time_password"})
+MASK = "***"
+
+# Methods that only read, or whose repetition is harmless: safe to resend on 5xx or a
+# dropped connection. Anything else creates or changes something in CRM.COM and is resent
+# only when the request provably never left this machine (connection refused).
+SAFE_METHODS = frozenset({
+    "authentication/token",
+    "authentication/web_api_key/token",
+    "authentication/token/release",
+    "rewards_participants/show",
+    "wallets/show",
+    "customer_events/purchases/preview",
+    "customer_events/purchases/list",
+})
+LOGIN_METHODS = frozenset({"authentication/token", "authentication/web_api_key/token"})
+
+# CRM.COM does not document its error codes (crmcom-api.md §15 Q1-Q2): these defaults are the
+# simulator's and the most plausible names; both sets can be replaced per client.
+DEFAULT_AUTH_ERROR_CODES = frozenset({
+    "INVALID_TOKEN", "EXPIRED_TOKEN", "TOKEN_EXPIRED", "UNAUTHORIZED", "AUTHENTICATION_FAILED",
+})
+DEFAULT_NOT_FOUND_ERROR_CODES = frozenset({"NOT_FOUND"})
+
+
+@dataclass
+class CallRecord:
+    """What the logging hook receives for every HTTP exchange (secrets masked)."""
+
+    method: str
+    started_at: float
+    duration: float = 0.0
+    outcome: str = "ok"  # ok, error class name in snake case otherwise
+    http_status: int | None = None
+    status_code: str | None = None
+    message: str | None = None
+    request: dict = field(default_factory=dict)
+    response: str | None = None
+
+
+def mask_secrets(value):
+    """Return a copy of a JSON-like value with every secret field replaced by ``***``."""
+    if isinstance(value, dict):
+        return {
+            key: MASK if key in SECRET_KEYS and item not in (None, "") else mask_secrets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secrets(item) for item in value]
+    return value
+
+
+def parse_amount(value):
+    """CRM.COM documents amounts as numbers but prints some as strings: accept both."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"not an amount: {value!r}")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
+
+
+def _is_amount_key(key):
+    return key.endswith(("_amount", "_balance")) or key in ("amount", "balance")
+
+
+def normalise_amounts(value):
+    """Turn every amount field of a reply into a Decimal, wherever it is nested."""
+    if isinstance(value, dict):
+        return {
+            key: parse_amount(item) if _is_amount_key(key) and not isinstance(item, dict | list)
+            else normalise_amounts(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [normalise_amounts(item) for item in value]
+    return value
+
+
+def identifier(**keys):
+    """Build an identifier object, enforcing the documented "exactly one key" rule."""
+    given = {key: value for key, value in keys.items() if value not in (None, "", {})}
+    if len(given) != 1:
+        raise ValueError(f"an identifier needs exactly one of {sorted(keys)}, got {sorted(given)}")
+    return given
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _session(retry):
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    return session
+
+
+class CrmComClient:
+    """A CRM.COM Web API client bound to one organisation, unit and set of credentials.
+
+    Log in with a Web API key (``api_key``, recommended by the POS guide) or with ``username``,
+    ``password`` and ``organisation``. ``token_store`` keeps the token between calls and
+    processes; ``on_call`` receives a :class:`CallRecord` after every HTTP exchange.
+    """
+
+    def __init__(self, base_url, *, api_key=None, username=None, password=None,
+                 organisation=None, unit=None, timeout=10.0,
+                 token_store=None, on_call=None, token_lifetime=7200, token_renew_margin=1200,
+                 retries=2, backoff_factor=0.3, auth_error_codes=DEFAULT_AUTH_ERROR_CODES,
+                 not_found_error_codes=DEFAULT_NOT_FOUND_ERROR_CODES,
+                 spend_purchase_key="purchase_customer_request_identifier",
+                 products_key="products_set", clock=time.time):
+        if not base_url or not base_url.startswith(("http://", "https://")):
+            raise ValueError("the CRM.COM base URL must start with http:// or https://")
+        if api_key is None and not (username and password and organisation):
+            raise ValueError("give an API key, or a username, password and organisation")
+        if timeout <= 0:
+            raise ValueError("the timeout must be positive")
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.username = username
+        self.password = password
+        self.organisation = organisation
+        self.unit = unit
+        self.timeout = timeout  # connect and read each; a single number, as Odoo passes
+        self.token_store = token_store if token_store is not None else MemoryTokenStore()
+        self.on_call = on_call
+        self.token_lifetime = token_lifetime
+        self.token_renew_margin = token_renew_margin
+        self.auth_error_codes = frozenset(auth_error_codes)
+        self.not_found_error_codes = frozenset(not_found_error_codes)
+        # Both names are unconfirmed (crmcom-api.md §15 Q4-Q5): configurable, documented default.
+        self.spend_purchase_key = spend_purchase_key
+        self.products_key = products_key
+        self.clock = clock
+        retry = {"backoff_factor": backoff_factor, "raise_on_status": False,
+                 "respect_retry_after_header": False}
+        self._safe_session = _session(Retry(
+            total=retries, connect=retries, read=retries, status=retries, other=0,
+            allowed_methods=frozenset({"POST"}), status_forcelist=(500, 502, 503, 504), **retry,
+        ))
+        # Resend a creating call only when the connection was never established.
+        self._unsafe_session = _session(Retry(
+            total=retries, connect=retries, read=0, status=0, other=0,
+            allowed_methods=frozenset({"POST"}), **retry,
+        ))
+
+    # ------------------------------------------------------------------ transport
+
+    def close(self):
+        self._safe_session.close()
+        self._unsafe_session.close()
+
+    def _post(self, method, body, *, auth=None):
+        """Send one request and return the envelope's ``data``; raise a typed error otherwise."""
+        safe = method in SAFE_METHODS
+        session = self._safe_session if safe else self._unsafe_session
+        record = CallRecord(method=method, started_at=self.clock(), request=mask_secrets(body))
+        started = time.monotonic()
+        try:
+            try:
+                response = session.post(
+                    self.base_url + API_PATH + method,
+                    data=json.dumps(body, default=_json_default),
+                    headers={"Content-Type": "application/json", "Accept": "application/json"},
+                    auth=auth, timeout=self.timeout,
+                )
+            except requests.RequestException as exc:
+                raise self._transport_error(method, exc) from exc
+            record.http_status = response.status_code
+            record.response = response.text[:4000]
+            data = self._unwrap(method, response, record, safe)
+            if method in LOGIN_METHODS:
+                record.response = json.dumps(mask_secrets(json.loads(response.text)))
+            return data
+        except errors.CrmComError as exc:
+            record.outcome = _snake(type(exc).__name__)
+            record.message = record.message or str(exc)
+            raise
+        finally:
+            record.duration = time.monotonic() - started
+            self._report(record)
+
+    def _transport_error(self, method, exc):
+        # requests reports a read timeout as ConnectionError once urllib3's retries are spent.
+        never_sent = isinstance(exc, requests.ConnectTimeout) or _caused_by(
+            exc, (NewConnectionError, ConnectTimeoutError))
+        unknown = method not in SAFE_METHODS and not never_sent
+        if isinstance(exc, requests.Timeout) or _caused_by(exc, ReadTimeoutError):
+            return errors.TimeoutError(
+                f"CRM.COM did not answer within {self.timeout:g} s",
+                method=method, outcome_unknown=unknown)
+        return errors.TransportError(
+            f"CRM.COM could not be reached: {exc.__class__.__name__}",
+            description=str(exc), method=method, outcome_unknown=unknown)
+
+    def _unwrap(self, method, response, record, safe):
+        """Parse the documented envelope; never trust the HTTP status alone (§15 Q3)."""
+        try:
+            payload = json.loads(response.text)
+        except ValueError:
+            payload = None
+        status = payload.get("status") if isinstance(payload, dict) else None
+        if not isinstance(status, dict) or "code" not in status:
+            if response.status_code in (401, 403):
+                raise errors.AuthenticationError(
+                    f"HTTP {response.status_code}", method=method, http_status=response.status_code)
+            if response.status_code >= 500:
+                raise errors.TransportError(
+                    f"CRM.COM failed with HTTP {response.status_code}", method=method,
+                    http_status=response.status_code, outcome_unknown=not safe)
+            # A reply that is not the envelope: whatever happened, it happened.
+            raise errors.BadReplyError(
+                "CRM.COM's reply is not a valid JSON envelope", method=method,
+                http_status=response.status_code, outcome_unknown=not safe)
+        code = status.get("code")
+        record.status_code = code
+        record.message = status.get("message") or None
+        if code != "OK":
+            raise self._status_error(method, status, response.status_code)
+        try:
+            return normalise_amounts(payload.get("data"))
+        except ValueError as exc:
+            raise errors.BadReplyError(str(exc), method=method, http_status=response.status_code,
+                                       outcome_unknown=not safe) from exc
+
+    def _status_error(self, method, status, http_status):
+        code = status.get("code")
+        if code in self.auth_error_codes or http_status in (401, 403):
+            error_class = errors.AuthenticationError
+        elif code in self.not_found_error_codes:
+            error_class = errors.NotFoundError
+        else:
+            error_class = errors.BusinessRuleError
+        return error_class(
+            status.get("message") or status.get("description") or str(code),
+            method=method, code=code, description=status.get("description") or None,
+            http_status=http_status)
+
+    def _report(self, record):
+        if self.on_call is None:
+            return
+        try:
+            self.on_call(record)
+        except Exception:  # a broken log must never break a sale
+            _logger.exception("CRM.COM call hook failed for %s", record.method)
+
+    # ------------------------------------------------------------------ token
+
+    def login(self):
+        """Obtain a new token, remember it in the token store and return it."""
+        if self.api_key is not None:
+            # The key is the Basic-auth user name with an empty password (§2.2).
+            body = {"unit": self.unit} if self.unit else {}
+            data = self._post("authentication/web_api_key/token", body,
+                              auth=requests.auth.HTTPBasicAuth(self.api_key, ""))
+        else:
+            body = {"username": self.username, "password": self.password,
+                    "organisation": self.organisation}
+            if self.unit:
+                body["unit"] = self.unit
+            data = self._post("authentication/token", body)
+        token = data.get("token") if isinstance(data, dict) else None
+        if not token or not isinstance(token, str):
+            raise errors.BadReplyError("CRM.COM's login reply holds no token",
+                                       method="authentication/token")
+        self.token_store.save(StoredToken(token, self.clock()))
+        return token
+
+    def release_token(self):
+        """Invalidate the current token in CRM.COM and forget it (§2.3)."""
+        stored = self.token_store.load()
+        if stored is None:
+            return
+        self.token_store.discard(stored.value)
+        self._post("authentication/token/release", {"token": stored.value})
+
+    def _current_token(self):
+        stored = self.token_store.load()
+        if stored is None or self.clock() - stored.issued_at >= (
+                self.token_lifetime - self.token_renew_margin):
+            return self.login()
+        return stored.value
+
+    def call(self, method, params=None, *, fields=None):
+        """Call ``method`` with ``params`` (token added) and return the reply's ``data``.
+
+        ``fields`` (an iterable of top-level field names) becomes ``fields_set``. A rejected
+        token is renewed once and the call made once more: nothing was processed with it.
+        """
+        body = dict(params or {})
+        if fields:
+            body["fields_set"] = ",".join(fields)
+        token = self._current_token()
+        try:
+            return self._post(method, {"token": token, **body})
+        except errors.AuthenticationError:
+            self.token_store.discard(token)
+            return self._post(method, {"token": self.login(), **body})
+
+    # ------------------------------------------------------------------ API methods
+
+    def show_participant(self, participant_identifier, *, fields=None):
+        """``rewards_participants/show``: ``participant_identifier`` is one of ``id``,
+        ``number`` or ``access_token_identifier`` (see :func:`identifier`)."""
+        return self.call("rewards_participants/show",
+                         {"rewards_participant_identifier": participant_identifier}, fields=fields)
+
+    def show_wallet(self, *, participant_identifier=None, account_identifier=None, fields=None):
+        params = identifier(rewards_participant_identifier=participant_identifier,
+                            accounts_receivable_identifier=account_identifier)
+        return self.call("wallets/show", params, fields=fields)
+
+    def preview_purchase(self, customer, *, unit, performed_on, lines, fields=None, **extra):
+        """``customer`` is ``{"accounts_receivable_identifier": ...}`` or
+        ``{"rewards_participant_identifier": ...}``; ``lines`` are purchase product lines."""
+        return self.call("customer_events/purchases/preview", {
+            **customer, "performed_by_unit_identifier": unit,
+            "performed_on": _format_date(performed_on), self.products_key: list(lines), **extra,
+        }, fields=fields)
+
+    def create_purchase(self, customer, *, unit, performed_on, reference_number, lines,
+                        fields=None, **extra):
+        if not reference_number:
+            raise ValueError("a purchase needs a reference number")
+        return self.call("customer_events/purchases/create", {
+            **customer, "performed_by_unit_identifier": unit,
+            "performed_on": _format_date(performed_on), "reference_number": reference_number,
+            self.products_key: list(lines), **extra,
+        }, fields=fields)
+
+    def cancel_purchase(self, event_identifier, *, fields=None):
+        return self.call("customer_events/purchases/cancel",
+                         {"customer_event_identifier": event_identifier}, fields=fields)
+
+    def list_purchases(self, customer=None, *, submitted_after=None, submitted_before=None,
+                       limit=50, offset=0, fields=None, **filters):
+        params = {**(customer or {}), **filters, "number_of_results": limit, "offset": offset}
+        if submitted_after:
+            params["submitted_after_date"] = _format_date(submitted_after)
+        if submitted_before:
+            params["submitted_before_date"] = _format_date(submitted_before)
+        return self.call("customer_events/purchases/list", params, fields=fields) or []
+
+    def iter_purchases(self, customer=None, *, page_size=50, **kwargs):
+        """Every purchase matching the filters, one page at a time (§1.6: stop on a short page)."""
+        offset = 0
+        while True:
+            page = self.list_purchases(customer, limit=page_size, offset=offset, **kwargs)
+            yield from page
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def create_spend_request(self, purchase_identifier, *, unit, performed_on, amount=None,
+                             customer=None, fields=None, **extra):
+        params = {**(customer or {}), "performed_by_unit_identifier": unit,
+                  "performed_on": _format_date(performed_on),
+                  self.spend_purchase_key: purchase_identifier, **extra}
+        if amount is not None:
+            params["spend_amount"] = parse_amount(amount)
+        return self.call("customer_events/spend_requests/create", params, fields=fields)
+
+    def cancel_spend_request(self, event_identifier, *, fields=None):
+        return self.call("customer_events/spend_requests/cancel",
+                         {"customer_event_identifier": event_identifier}, fields=fields)
+
+    def synchronise_products(self, definition_identifier, products, *, fields=None):
+        products = list(products)
+        if not 1 <= len(products) <= 1000:
+            raise ValueError("products/synchronise takes between 1 and 1,000 products per call")
+        return self.call("products/synchronise", {
+            "synchronisation_definition_identifier": definition_identifier,
+            "products_set": products,
+        }, fields=fields)
+
+
+def _format_date(value):
+    """CRM.COM dates are zone-less ``YYYY-MM-DDTHH:MM:SS`` (§1.4)."""
+    if isinstance(value, str):
+        return value
+    return value.replace(microsecond=0, tzinfo=None).isoformat(timespec="seconds")
+
+
+def _caused_by(exc, error_class):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, error_class) or isinstance(getattr(exc, "reason", None), error_class):
+            return True
+        exc = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else (
+            exc.__cause__ or exc.__context__)
+    return False
+
+
+def _snake(name):
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
