@@ -1,0 +1,278 @@
+"""HTTP front of the simulator: routing, fault injection and the ``/_simulator/`` controls."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from datetime import datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from . import methods
+from .faults import FaultInjector
+from .seed import seed as seed_state
+from .state import SimulatorConfig, State
+from .validation import DATE_FORMAT, ApiError
+
+__all__ = ["SimulatorConfig", "SimulatorServer"]
+
+_logger = logging.getLogger(__name__)
+
+API_PREFIX = "/crmapi/rest/v2/"
+CONTROL_PREFIX = "/_simulator/"
+MAX_BODY = 16 * 1024 * 1024
+_OK_STATUS = {"code": "OK", "message": None, "description": None}
+
+# json cannot print a Decimal as a number with its two decimals: a marked string stands in for it
+# and is unquoted after encoding. The random marker cannot collide with request data.
+_MARK = f"@@{secrets.token_hex(8)}@@"
+_MARKED = re.compile(f'"{_MARK}(-?[0-9.]+)"')
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        text = f"{value:.2f}" if value.as_tuple().exponent >= -2 else format(value, "f")
+        return f"{_MARK}{text}"
+    if isinstance(value, datetime):
+        return value.strftime(DATE_FORMAT)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def encode_json(payload) -> bytes:
+    text = json.dumps(payload, default=_json_default, ensure_ascii=False)
+    return _MARKED.sub(r"\1", text).encode()
+
+
+def error_envelope(err: ApiError) -> dict:
+    status = {"code": err.code, "message": err.message, "description": err.description or ""}
+    return {"status": status, "data": None}
+
+
+class SimulatorServer:
+    """A CRM.COM Web API test double listening on ``host:port`` (port 0 = any free port)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: bool = True,
+        config: SimulatorConfig | None = None,
+    ) -> None:
+        self.config = config if config is not None else SimulatorConfig()
+        self._initial_config = SimulatorConfig(**self.config.as_dict())
+        self.state = State()
+        self.faults = FaultInjector()
+        if seed:
+            seed_state(self.state)
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.sim = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SimulatorServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="crmcom-simulator",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def expire_tokens(self) -> int:
+        return self.state.expire_tokens()
+
+    def reset(self, seed: bool = True) -> None:
+        """Wipe the store and the faults, and restore the configuration given at start-up."""
+        self.faults.clear()
+        with self.state.lock:
+            self.state.clear()
+            self.config.copy_from(self._initial_config)
+            if seed:
+                seed_state(self.state)
+
+    def snapshot(self) -> dict:
+        with self.state.lock:
+            dump = methods.snapshot(self.state, self.config)
+            dump["config"] = self.config.as_dict()
+        dump["faults"] = self.faults.active()
+        return dump
+
+    def process(self, path: str, raw_body: bytes, headers) -> tuple[int, dict]:
+        """Run one API call: (HTTP status, response envelope)."""
+        try:
+            with self.state.lock:
+                data = methods.dispatch(self.state, self.config, path, raw_body, headers)
+        except ApiError as err:
+            return self.error_reply(err)
+        return 200, {"status": _OK_STATUS, "data": data}
+
+    def error_reply(self, err: ApiError) -> tuple[int, dict]:
+        return err.http_status or self.config.error_http_status, error_envelope(err)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+    sim: SimulatorServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    server_version = "CRMCOM-Simulator/1.0"
+    protocol_version = "HTTP/1.0"  # one request per connection: simplest way to stay robust
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - signature of the base class
+        _logger.debug("%s - " + format, self.address_string(), *args)
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        path = urlsplit(self.path).path
+        try:
+            raw = self._read_body()
+            if path.startswith(API_PREFIX):
+                outcome = self._api(path.removeprefix(API_PREFIX), raw)
+            elif path.startswith(CONTROL_PREFIX):
+                outcome = self._control(path.removeprefix(CONTROL_PREFIX), raw)
+            else:
+                outcome = self._send(404, {"error": f"nothing at {path}"})
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            outcome = "client went away"
+        except Exception:  # one bad request must never take the server down
+            _logger.exception("simulator failure on %s %s", self.command, path)
+            outcome = "500 simulator failure"
+            with contextlib.suppress(OSError):
+                self._send(500, {"error": "simulator failure, see its log"})
+        elapsed = (time.monotonic() - started) * 1000
+        _logger.info("%s %s -> %s (%.0f ms)", self.command, path, outcome, elapsed)
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(min(max(length, 0), MAX_BODY)) if length else b""
+
+    def _send(self, status: int, payload, content_type: str = "application/json") -> str:
+        body = payload if isinstance(payload, bytes) else encode_json(payload)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        if isinstance(payload, dict) and isinstance(payload.get("status"), dict):
+            return f"{status} {payload['status']['code']}"
+        return str(status)
+
+    # -- API -------------------------------------------------------------------------------------
+
+    def _api(self, name: str, raw: bytes) -> str:
+        sim = self.server.sim
+        method = methods.METHODS.get(name)
+        if method is None or self.command != "POST":
+            err = ApiError("METHOD_NOT_FOUND", "Method not found", f"{self.command} {name}")
+            return self._send(404 if method is None else 405, error_envelope(err))
+        latency, fault = sim.faults.take(name, needs_token=method.needs_token)
+        if latency is not None:
+            time.sleep(latency.seconds)
+        kind = fault.kind if fault else None
+        note = f" [fault {kind}]" if kind else ""
+        if kind == "http_500":
+            body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
+            return self._send(500, body, "text/html") + note
+        if kind == "drop":
+            self.close_connection = True
+            return "dropped before processing" + note
+        if kind == "expired_token":
+            status, envelope = sim.error_reply(
+                ApiError("INVALID_TOKEN", "Invalid token", "The token has expired")
+            )
+        else:
+            status, envelope = sim.process(name, raw, self.headers)
+        if kind == "drop_after":
+            self.close_connection = True
+            return f"processed ({envelope['status']['code']}), reply dropped" + note
+        if kind == "timeout_after":
+            time.sleep(fault.seconds)
+        if kind == "malformed_json":
+            encoded = encode_json(envelope)
+            return self._send(200, encoded[: len(encoded) // 2]) + note
+        return self._send(status, envelope) + note
+
+    # -- controls --------------------------------------------------------------------------------
+
+    def _control(self, name: str, raw: bytes) -> str:
+        sim = self.server.sim
+        try:
+            payload = json.loads(raw) if raw.strip() else {}
+            if not isinstance(payload, dict):
+                raise ValueError("the body must be a JSON object")
+            route = (self.command, name.strip("/"))
+            if route == ("GET", "state"):
+                return self._send(200, sim.snapshot())
+            if route == ("POST", "reset"):
+                seed = payload.get("seed", True)
+                if not isinstance(seed, bool):
+                    raise ValueError("seed must be a boolean")
+                sim.reset(seed=seed)
+                return self._send(200, {"reset": True, "seed": seed})
+            if route == ("GET", "faults"):
+                return self._send(200, {"faults": sim.faults.active()})
+            if route == ("POST", "faults"):
+                sim.faults.add(**payload)
+                return self._send(200, {"faults": sim.faults.active()})
+            if route == ("DELETE", "faults"):
+                sim.faults.clear()
+                return self._send(200, {"faults": []})
+            if route == ("GET", "config"):
+                return self._send(200, sim.config.as_dict())
+            if route == ("POST", "config"):
+                with sim.state.lock:
+                    sim.config.update(payload)
+                return self._send(200, sim.config.as_dict())
+            if route == ("POST", "expire_tokens"):
+                return self._send(200, {"expired": sim.expire_tokens()})
+        except (ValueError, TypeError) as err:  # TypeError: unexpected fault arguments
+            return self._send(400, {"error": str(err)})
+        return self._send(404, {"error": f"no control {self.command} {CONTROL_PREFIX}{name}"})
