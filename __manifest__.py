@@ -1,0 +1,28 @@
+{
+    "name": "CRM.COM Rewards for Point of Sale",
+    "summary": "Identify CRM.COM Rewards customers at the till, award and spend their wallet",
+    "version": "19.0.1.0.0",
+    "category": "Sales/Point of Sale",
+    "website": "https://github.com/crmcom-rewards/pos_crmcom_rewards",
+    "author": "CRM.COM Rewards for Odoo POS contributors",
+    "license": "LGPL-3",
+    "depends": ["point_of_sale"],
+    "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "security/pos_crmcom_rewards_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "data/product_data.xml",
+        "views/crmcom_call_log_views.xml",
+        "views/res_config_settings_views.xml",
+    ],
+    "demo": [
+        "demo/crmcom_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "pos_crmcom_rewards/static/tests/tours/**/*",
+        ],
+    },
+    "installable": True,
+}

@@ -1,0 +1,74 @@
+import logging
+from datetime import datetime, timezone
+
+import psycopg2.errors
+
+from odoo import fields, models
+from odoo.tools import SQL
+
+from ..crmcom import StoredToken
+
+_logger = logging.getLogger(__name__)
+
+
+class CrmcomToken(models.Model):
+    """The CRM.COM token of a company, shared by every Odoo worker.
+
+    Tokens live two hours (R12+); keeping them in the database lets every worker reuse the
+    one token instead of logging in per process. Rows are read and written with plain SQL
+    so that a worker renewing the token never waits on, nor conflicts with, another one.
+    """
+
+    _name = "crmcom.token"
+    _description = "CRM.COM API token"
+
+    company_id = fields.Many2one("res.company", required=True, ondelete="cascade", index=False)
+    token = fields.Char(required=True)
+    issued_at = fields.Datetime(required=True)
+
+    _company_uniq = models.Constraint("UNIQUE(company_id)", "One CRM.COM token per company.")
+
+
+class CompanyTokenStore:
+    """:class:`crmcom.TokenStore` on the ``crmcom_token`` table, for one company."""
+
+    def __init__(self, env, company):
+        self.cr = env.cr
+        self.company_id = company.id
+
+    def load(self):
+        self.cr.execute(SQL(
+            "SELECT token, issued_at FROM crmcom_token WHERE company_id = %s",
+            self.company_id))
+        row = self.cr.fetchone()
+        if not row:
+            return None
+        return StoredToken(row[0], row[1].replace(tzinfo=timezone.utc).timestamp())
+
+    def save(self, token):
+        issued_at = datetime.fromtimestamp(token.issued_at, timezone.utc).replace(tzinfo=None)
+        self._write(SQL(
+            """INSERT INTO crmcom_token (company_id, token, issued_at, create_date, write_date)
+               VALUES (%(company)s, %(token)s, %(issued_at)s, %(now)s, %(now)s)
+               ON CONFLICT (company_id) DO UPDATE
+                  SET token = EXCLUDED.token, issued_at = EXCLUDED.issued_at,
+                      write_date = EXCLUDED.write_date""",
+            company=self.company_id, token=token.value, issued_at=issued_at,
+            now=datetime.now(timezone.utc).replace(tzinfo=None)))
+
+    def discard(self, value):
+        self._write(SQL("DELETE FROM crmcom_token WHERE company_id = %s AND token = %s",
+                        self.company_id, value))
+
+    def _write(self, query):
+        # Another worker renewing at the same moment holds the row: its token is as good as
+        # ours, so give up quietly rather than wait or abort the caller's transaction.
+        try:
+            with self.cr.savepoint(flush=False):
+                self.cr.execute(SQL(
+                    "SELECT 1 FROM crmcom_token WHERE company_id = %s FOR UPDATE NOWAIT",
+                    self.company_id))
+                self.cr.execute(query)
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            _logger.info("CRM.COM token of company %s is being renewed elsewhere",
+                         self.company_id)
