@@ -10,7 +10,7 @@ from .errors import (
     BusinessRuleError,
     CrmComError,
     NotFoundError,
-    TimeoutError,
+    CallTimeoutError,
     TransportError,
 )
 from .token_store import MemoryTokenStore, StoredToken, TokenStore
@@ -25,7 +25,7 @@ __all__ = [
     "MemoryTokenStore",
     "NotFoundError",
     "StoredToken",
-    "TimeoutError",
+    "CallTimeoutError",
     "TokenStore",
     "TransportError",
 ]

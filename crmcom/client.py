@@ -28,22 +28,30 @@ MASK = "***"
 # Methods that only read, or whose repetition is harmless: safe to resend on 5xx or a
 # dropped connection. Anything else creates or changes something in CRM.COM and is resent
 # only when the request provably never left this machine (connection refused).
-SAFE_METHODS = frozenset({
-    "authentication/token",
-    "authentication/web_api_key/token",
-    "authentication/token/release",
-    "rewards_participants/show",
-    "wallets/show",
-    "customer_events/purchases/preview",
-    "customer_events/purchases/list",
-})
+SAFE_METHODS = frozenset(
+    {
+        "authentication/token",
+        "authentication/web_api_key/token",
+        "authentication/token/release",
+        "rewards_participants/show",
+        "wallets/show",
+        "customer_events/purchases/preview",
+        "customer_events/purchases/list",
+    }
+)
 LOGIN_METHODS = frozenset({"authentication/token", "authentication/web_api_key/token"})
 
 # CRM.COM does not document its error codes (crmcom-api.md §15 Q1-Q2): these defaults are the
 # simulator's and the most plausible names; both sets can be replaced per client.
-DEFAULT_AUTH_ERROR_CODES = frozenset({
-    "INVALID_TOKEN", "EXPIRED_TOKEN", "TOKEN_EXPIRED", "UNAUTHORIZED", "AUTHENTICATION_FAILED",
-})
+DEFAULT_AUTH_ERROR_CODES = frozenset(
+    {
+        "INVALID_TOKEN",
+        "EXPIRED_TOKEN",
+        "TOKEN_EXPIRED",
+        "UNAUTHORIZED",
+        "AUTHENTICATION_FAILED",
+    }
+)
 DEFAULT_NOT_FOUND_ERROR_CODES = frozenset({"NOT_FOUND"})
 
 
@@ -97,7 +105,8 @@ def normalise_amounts(value):
     """Turn every amount field of a reply into a Decimal, wherever it is nested."""
     if isinstance(value, dict):
         return {
-            key: parse_amount(item) if _is_amount_key(key) and not isinstance(item, dict | list)
+            key: parse_amount(item)
+            if _is_amount_key(key) and not isinstance(item, dict | list)
             else normalise_amounts(item)
             for key, item in value.items()
         }
@@ -135,13 +144,28 @@ class CrmComClient:
     processes; ``on_call`` receives a :class:`CallRecord` after every HTTP exchange.
     """
 
-    def __init__(self, base_url, *, api_key=None, username=None, password=None,
-                 organisation=None, unit=None, timeout=10.0,
-                 token_store=None, on_call=None, token_lifetime=7200, token_renew_margin=1200,
-                 retries=2, backoff_factor=0.3, auth_error_codes=DEFAULT_AUTH_ERROR_CODES,
-                 not_found_error_codes=DEFAULT_NOT_FOUND_ERROR_CODES,
-                 spend_purchase_key="purchase_customer_request_identifier",
-                 products_key="products_set", clock=time.time):
+    def __init__(
+        self,
+        base_url,
+        *,
+        api_key=None,
+        username=None,
+        password=None,
+        organisation=None,
+        unit=None,
+        timeout=10.0,
+        token_store=None,
+        on_call=None,
+        token_lifetime=7200,
+        token_renew_margin=1200,
+        retries=2,
+        backoff_factor=0.3,
+        auth_error_codes=DEFAULT_AUTH_ERROR_CODES,
+        not_found_error_codes=DEFAULT_NOT_FOUND_ERROR_CODES,
+        spend_purchase_key="purchase_customer_request_identifier",
+        products_key="products_set",
+        clock=time.time,
+    ):
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise ValueError("the CRM.COM base URL must start with http:// or https://")
         if api_key is None and not (username and password and organisation):
@@ -165,17 +189,35 @@ class CrmComClient:
         self.spend_purchase_key = spend_purchase_key
         self.products_key = products_key
         self.clock = clock
-        retry = {"backoff_factor": backoff_factor, "raise_on_status": False,
-                 "respect_retry_after_header": False}
-        self._safe_session = _session(Retry(
-            total=retries, connect=retries, read=retries, status=retries, other=0,
-            allowed_methods=frozenset({"POST"}), status_forcelist=(500, 502, 503, 504), **retry,
-        ))
+        retry = {
+            "backoff_factor": backoff_factor,
+            "raise_on_status": False,
+            "respect_retry_after_header": False,
+        }
+        self._safe_session = _session(
+            Retry(
+                total=retries,
+                connect=retries,
+                read=retries,
+                status=retries,
+                other=0,
+                allowed_methods=frozenset({"POST"}),
+                status_forcelist=(500, 502, 503, 504),
+                **retry,
+            )
+        )
         # Resend a creating call only when the connection was never established.
-        self._unsafe_session = _session(Retry(
-            total=retries, connect=retries, read=0, status=0, other=0,
-            allowed_methods=frozenset({"POST"}), **retry,
-        ))
+        self._unsafe_session = _session(
+            Retry(
+                total=retries,
+                connect=retries,
+                read=0,
+                status=0,
+                other=0,
+                allowed_methods=frozenset({"POST"}),
+                **retry,
+            )
+        )
 
     # ------------------------------------------------------------------ transport
 
@@ -195,7 +237,8 @@ class CrmComClient:
                     self.base_url + API_PATH + method,
                     data=json.dumps(body, default=_json_default),
                     headers={"Content-Type": "application/json", "Accept": "application/json"},
-                    auth=auth, timeout=self.timeout,
+                    auth=auth,
+                    timeout=self.timeout,
                 )
             except requests.RequestException as exc:
                 raise self._transport_error(method, exc) from exc
@@ -216,15 +259,21 @@ class CrmComClient:
     def _transport_error(self, method, exc):
         # requests reports a read timeout as ConnectionError once urllib3's retries are spent.
         never_sent = isinstance(exc, requests.ConnectTimeout) or _caused_by(
-            exc, (NewConnectionError, ConnectTimeoutError))
+            exc, (NewConnectionError, ConnectTimeoutError)
+        )
         unknown = method not in SAFE_METHODS and not never_sent
         if isinstance(exc, requests.Timeout) or _caused_by(exc, ReadTimeoutError):
-            return errors.TimeoutError(
+            return errors.CallTimeoutError(
                 f"CRM.COM did not answer within {self.timeout:g} s",
-                method=method, outcome_unknown=unknown)
+                method=method,
+                outcome_unknown=unknown,
+            )
         return errors.TransportError(
             f"CRM.COM could not be reached: {exc.__class__.__name__}",
-            description=str(exc), method=method, outcome_unknown=unknown)
+            description=str(exc),
+            method=method,
+            outcome_unknown=unknown,
+        )
 
     def _unwrap(self, method, response, record, safe):
         """Parse the documented envelope; never trust the HTTP status alone (§15 Q3)."""
@@ -236,15 +285,22 @@ class CrmComClient:
         if not isinstance(status, dict) or "code" not in status:
             if response.status_code in (401, 403):
                 raise errors.AuthenticationError(
-                    f"HTTP {response.status_code}", method=method, http_status=response.status_code)
+                    f"HTTP {response.status_code}", method=method, http_status=response.status_code
+                )
             if response.status_code >= 500:
                 raise errors.TransportError(
-                    f"CRM.COM failed with HTTP {response.status_code}", method=method,
-                    http_status=response.status_code, outcome_unknown=not safe)
+                    f"CRM.COM failed with HTTP {response.status_code}",
+                    method=method,
+                    http_status=response.status_code,
+                    outcome_unknown=not safe,
+                )
             # A reply that is not the envelope: whatever happened, it happened.
             raise errors.BadReplyError(
-                "CRM.COM's reply is not a valid JSON envelope", method=method,
-                http_status=response.status_code, outcome_unknown=not safe)
+                "CRM.COM's reply is not a valid JSON envelope",
+                method=method,
+                http_status=response.status_code,
+                outcome_unknown=not safe,
+            )
         code = status.get("code")
         record.status_code = code
         record.message = status.get("message") or None
@@ -253,8 +309,9 @@ class CrmComClient:
         try:
             return normalise_amounts(payload.get("data"))
         except ValueError as exc:
-            raise errors.BadReplyError(str(exc), method=method, http_status=response.status_code,
-                                       outcome_unknown=not safe) from exc
+            raise errors.BadReplyError(
+                str(exc), method=method, http_status=response.status_code, outcome_unknown=not safe
+            ) from exc
 
     def _status_error(self, method, status, http_status):
         code = status.get("code")
@@ -266,8 +323,11 @@ class CrmComClient:
             error_class = errors.BusinessRuleError
         return error_class(
             status.get("message") or status.get("description") or str(code),
-            method=method, code=code, description=status.get("description") or None,
-            http_status=http_status)
+            method=method,
+            code=code,
+            description=status.get("description") or None,
+            http_status=http_status,
+        )
 
     def _report(self, record):
         if self.on_call is None:
@@ -284,18 +344,25 @@ class CrmComClient:
         if self.api_key is not None:
             # The key is the Basic-auth user name with an empty password (§2.2).
             body = {"unit": self.unit} if self.unit else {}
-            data = self._post("authentication/web_api_key/token", body,
-                              auth=requests.auth.HTTPBasicAuth(self.api_key, ""))
+            data = self._post(
+                "authentication/web_api_key/token",
+                body,
+                auth=requests.auth.HTTPBasicAuth(self.api_key, ""),
+            )
         else:
-            body = {"username": self.username, "password": self.password,
-                    "organisation": self.organisation}
+            body = {
+                "username": self.username,
+                "password": self.password,
+                "organisation": self.organisation,
+            }
             if self.unit:
                 body["unit"] = self.unit
             data = self._post("authentication/token", body)
         token = data.get("token") if isinstance(data, dict) else None
         if not token or not isinstance(token, str):
-            raise errors.BadReplyError("CRM.COM's login reply holds no token",
-                                       method="authentication/token")
+            raise errors.BadReplyError(
+                "CRM.COM's login reply holds no token", method="authentication/token"
+            )
         self.token_store.save(StoredToken(token, self.clock()))
         return token
 
@@ -310,7 +377,8 @@ class CrmComClient:
     def _current_token(self):
         stored = self.token_store.load()
         if stored is None or self.clock() - stored.issued_at >= (
-                self.token_lifetime - self.token_renew_margin):
+            self.token_lifetime - self.token_renew_margin
+        ):
             return self.login()
         return stored.value
 
@@ -335,38 +403,70 @@ class CrmComClient:
     def show_participant(self, participant_identifier, *, fields=None):
         """``rewards_participants/show``: ``participant_identifier`` is one of ``id``,
         ``number`` or ``access_token_identifier`` (see :func:`identifier`)."""
-        return self.call("rewards_participants/show",
-                         {"rewards_participant_identifier": participant_identifier}, fields=fields)
+        return self.call(
+            "rewards_participants/show",
+            {"rewards_participant_identifier": participant_identifier},
+            fields=fields,
+        )
 
     def show_wallet(self, *, participant_identifier=None, account_identifier=None, fields=None):
-        params = identifier(rewards_participant_identifier=participant_identifier,
-                            accounts_receivable_identifier=account_identifier)
+        params = identifier(
+            rewards_participant_identifier=participant_identifier,
+            accounts_receivable_identifier=account_identifier,
+        )
         return self.call("wallets/show", params, fields=fields)
 
     def preview_purchase(self, customer, *, unit, performed_on, lines, fields=None, **extra):
         """``customer`` is ``{"accounts_receivable_identifier": ...}`` or
         ``{"rewards_participant_identifier": ...}``; ``lines`` are purchase product lines."""
-        return self.call("customer_events/purchases/preview", {
-            **customer, "performed_by_unit_identifier": unit,
-            "performed_on": _format_date(performed_on), self.products_key: list(lines), **extra,
-        }, fields=fields)
+        return self.call(
+            "customer_events/purchases/preview",
+            {
+                **customer,
+                "performed_by_unit_identifier": unit,
+                "performed_on": _format_date(performed_on),
+                self.products_key: list(lines),
+                **extra,
+            },
+            fields=fields,
+        )
 
-    def create_purchase(self, customer, *, unit, performed_on, reference_number, lines,
-                        fields=None, **extra):
+    def create_purchase(
+        self, customer, *, unit, performed_on, reference_number, lines, fields=None, **extra
+    ):
         if not reference_number:
             raise ValueError("a purchase needs a reference number")
-        return self.call("customer_events/purchases/create", {
-            **customer, "performed_by_unit_identifier": unit,
-            "performed_on": _format_date(performed_on), "reference_number": reference_number,
-            self.products_key: list(lines), **extra,
-        }, fields=fields)
+        return self.call(
+            "customer_events/purchases/create",
+            {
+                **customer,
+                "performed_by_unit_identifier": unit,
+                "performed_on": _format_date(performed_on),
+                "reference_number": reference_number,
+                self.products_key: list(lines),
+                **extra,
+            },
+            fields=fields,
+        )
 
     def cancel_purchase(self, event_identifier, *, fields=None):
-        return self.call("customer_events/purchases/cancel",
-                         {"customer_event_identifier": event_identifier}, fields=fields)
+        return self.call(
+            "customer_events/purchases/cancel",
+            {"customer_event_identifier": event_identifier},
+            fields=fields,
+        )
 
-    def list_purchases(self, customer=None, *, submitted_after=None, submitted_before=None,
-                       limit=50, offset=0, fields=None, **filters):
+    def list_purchases(
+        self,
+        customer=None,
+        *,
+        submitted_after=None,
+        submitted_before=None,
+        limit=50,
+        offset=0,
+        fields=None,
+        **filters,
+    ):
         params = {**(customer or {}), **filters, "number_of_results": limit, "offset": offset}
         if submitted_after:
             params["submitted_after_date"] = _format_date(submitted_after)
@@ -384,27 +484,47 @@ class CrmComClient:
                 return
             offset += page_size
 
-    def create_spend_request(self, purchase_identifier, *, unit, performed_on, amount=None,
-                             customer=None, fields=None, **extra):
-        params = {**(customer or {}), "performed_by_unit_identifier": unit,
-                  "performed_on": _format_date(performed_on),
-                  self.spend_purchase_key: purchase_identifier, **extra}
+    def create_spend_request(
+        self,
+        purchase_identifier,
+        *,
+        unit,
+        performed_on,
+        amount=None,
+        customer=None,
+        fields=None,
+        **extra,
+    ):
+        params = {
+            **(customer or {}),
+            "performed_by_unit_identifier": unit,
+            "performed_on": _format_date(performed_on),
+            self.spend_purchase_key: purchase_identifier,
+            **extra,
+        }
         if amount is not None:
             params["spend_amount"] = parse_amount(amount)
         return self.call("customer_events/spend_requests/create", params, fields=fields)
 
     def cancel_spend_request(self, event_identifier, *, fields=None):
-        return self.call("customer_events/spend_requests/cancel",
-                         {"customer_event_identifier": event_identifier}, fields=fields)
+        return self.call(
+            "customer_events/spend_requests/cancel",
+            {"customer_event_identifier": event_identifier},
+            fields=fields,
+        )
 
     def synchronise_products(self, definition_identifier, products, *, fields=None):
         products = list(products)
         if not 1 <= len(products) <= 1000:
             raise ValueError("products/synchronise takes between 1 and 1,000 products per call")
-        return self.call("products/synchronise", {
-            "synchronisation_definition_identifier": definition_identifier,
-            "products_set": products,
-        }, fields=fields)
+        return self.call(
+            "products/synchronise",
+            {
+                "synchronisation_definition_identifier": definition_identifier,
+                "products_set": products,
+            },
+            fields=fields,
+        )
 
 
 def _format_date(value):
@@ -420,8 +540,11 @@ def _caused_by(exc, error_class):
         seen.add(id(exc))
         if isinstance(exc, error_class) or isinstance(getattr(exc, "reason", None), error_class):
             return True
-        exc = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else (
-            exc.__cause__ or exc.__context__)
+        exc = (
+            exc.args[0]
+            if exc.args and isinstance(exc.args[0], BaseException)
+            else (exc.__cause__ or exc.__context__)
+        )
     return False
 
 

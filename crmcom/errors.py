@@ -12,8 +12,16 @@ class CrmComError(Exception):
     #: True when CRM.COM may have processed the request although no valid answer came back.
     outcome_unknown = False
 
-    def __init__(self, message, *, method=None, code=None, description=None, http_status=None,
-                 outcome_unknown=None):
+    def __init__(
+        self,
+        message,
+        *,
+        method=None,
+        code=None,
+        description=None,
+        http_status=None,
+        outcome_unknown=None,
+    ):
         super().__init__(message)
         self.message = message
         self.method = method
@@ -36,7 +44,7 @@ class TransportError(CrmComError):
     """CRM.COM could not be reached, dropped the connection or failed with an HTTP error."""
 
 
-class TimeoutError(TransportError):  # noqa: A001 - the name is the concept; always qualified
+class CallTimeoutError(TransportError):
     """No reply within the configured time. If the request was sent, its outcome is unknown."""
 
 

@@ -17,54 +17,67 @@ class CrmcomCallLog(models.Model):
     _rec_name = "method"
 
     company_id = fields.Many2one(
-        "res.company", required=True, index=True, default=lambda self: self.env.company)
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
     method = fields.Char(required=True, readonly=True)
     called_at = fields.Datetime(required=True, readonly=True, index=True)
     duration_ms = fields.Integer(string="Duration (ms)", readonly=True)
-    outcome = fields.Selection([
-        ("ok", "Success"),
-        ("business_rule_error", "Refused by CRM.COM"),
-        ("not_found_error", "Not found"),
-        ("authentication_error", "Authentication failed"),
-        ("transport_error", "Unreachable"),
-        ("timeout_error", "Timed out"),
-        ("bad_reply_error", "Invalid reply"),
-    ], required=True, readonly=True, index=True)
+    outcome = fields.Selection(
+        [
+            ("ok", "Success"),
+            ("business_rule_error", "Refused by CRM.COM"),
+            ("not_found_error", "Not found"),
+            ("authentication_error", "Authentication failed"),
+            ("transport_error", "Unreachable"),
+            ("call_timeout_error", "Timed out"),
+            ("bad_reply_error", "Invalid reply"),
+        ],
+        required=True,
+        readonly=True,
+        index=True,
+    )
     http_status = fields.Integer(string="HTTP status", readonly=True)
     status_code = fields.Char(string="CRM.COM code", readonly=True)
     message = fields.Text(readonly=True)
     request = fields.Text(readonly=True, help="Request body, secrets masked.")
     response = fields.Text(readonly=True, help="Reply body (truncated), secrets masked.")
     res_model = fields.Char(string="Related model", readonly=True)
-    res_id = fields.Many2oneReference(string="Related record", model_field="res_model",
-                                      readonly=True)
+    res_id = fields.Many2oneReference(
+        string="Related record", model_field="res_model", readonly=True
+    )
 
     @api.model
     def _log_call(self, record, company, related=None):
         """The client's ``on_call`` hook: store one :class:`crmcom.CallRecord`."""
-        return self.sudo().create({
-            "company_id": company.id,
-            "method": record.method,
-            "called_at": datetime.fromtimestamp(record.started_at, timezone.utc).replace(
-                tzinfo=None),
-            "duration_ms": round(record.duration * 1000),
-            "outcome": record.outcome,
-            "http_status": record.http_status,
-            "status_code": record.status_code,
-            "message": record.message,
-            "request": json.dumps(record.request, indent=1, default=str),
-            "response": record.response,
-            "res_model": related._name if related else False,
-            "res_id": related.id if related else False,
-        })
+        return self.sudo().create(
+            {
+                "company_id": company.id,
+                "method": record.method,
+                "called_at": datetime.fromtimestamp(record.started_at, timezone.utc).replace(
+                    tzinfo=None
+                ),
+                "duration_ms": round(record.duration * 1000),
+                "outcome": record.outcome,
+                "http_status": record.http_status,
+                "status_code": record.status_code,
+                "message": record.message,
+                "request": json.dumps(record.request, indent=1, default=str),
+                "response": record.response,
+                "res_model": related._name if related else False,
+                "res_id": related.id if related else False,
+            }
+        )
 
     def _prune(self, limit=PRUNE_BATCH):
         """Delete up to ``limit`` entries older than the retention period; return how many."""
-        days = int(self.env["ir.config_parameter"].sudo().get_param(
-            RETENTION_PARAM, DEFAULT_RETENTION_DAYS))
+        days = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(RETENTION_PARAM, DEFAULT_RETENTION_DAYS)
+        )
         old = self.sudo().search(
-            [("called_at", "<", fields.Datetime.now() - timedelta(days=max(days, 1)))],
-            limit=limit)
+            [("called_at", "<", fields.Datetime.now() - timedelta(days=max(days, 1)))], limit=limit
+        )
         old.unlink()
         return len(old)
 
@@ -76,4 +89,3 @@ class CrmcomCallLog(models.Model):
             time_left = self.env["ir.cron"]._commit_progress(pruned)
             if pruned < PRUNE_BATCH or time_left <= 0:
                 return
-

@@ -37,9 +37,9 @@ class CompanyTokenStore:
         self.company_id = company.id
 
     def load(self):
-        self.cr.execute(SQL(
-            "SELECT token, issued_at FROM crmcom_token WHERE company_id = %s",
-            self.company_id))
+        self.cr.execute(
+            SQL("SELECT token, issued_at FROM crmcom_token WHERE company_id = %s", self.company_id)
+        )
         row = self.cr.fetchone()
         if not row:
             return None
@@ -47,28 +47,40 @@ class CompanyTokenStore:
 
     def save(self, token):
         issued_at = datetime.fromtimestamp(token.issued_at, timezone.utc).replace(tzinfo=None)
-        self._write(SQL(
-            """INSERT INTO crmcom_token (company_id, token, issued_at, create_date, write_date)
+        self._write(
+            SQL(
+                """INSERT INTO crmcom_token (company_id, token, issued_at, create_date, write_date)
                VALUES (%(company)s, %(token)s, %(issued_at)s, %(now)s, %(now)s)
                ON CONFLICT (company_id) DO UPDATE
                   SET token = EXCLUDED.token, issued_at = EXCLUDED.issued_at,
                       write_date = EXCLUDED.write_date""",
-            company=self.company_id, token=token.value, issued_at=issued_at,
-            now=datetime.now(timezone.utc).replace(tzinfo=None)))
+                company=self.company_id,
+                token=token.value,
+                issued_at=issued_at,
+                now=datetime.now(timezone.utc).replace(tzinfo=None),
+            )
+        )
 
     def discard(self, value):
-        self._write(SQL("DELETE FROM crmcom_token WHERE company_id = %s AND token = %s",
-                        self.company_id, value))
+        self._write(
+            SQL(
+                "DELETE FROM crmcom_token WHERE company_id = %s AND token = %s",
+                self.company_id,
+                value,
+            )
+        )
 
     def _write(self, query):
         # Another worker renewing at the same moment holds the row: its token is as good as
         # ours, so give up quietly rather than wait or abort the caller's transaction.
         try:
             with self.cr.savepoint(flush=False):
-                self.cr.execute(SQL(
-                    "SELECT 1 FROM crmcom_token WHERE company_id = %s FOR UPDATE NOWAIT",
-                    self.company_id))
+                self.cr.execute(
+                    SQL(
+                        "SELECT 1 FROM crmcom_token WHERE company_id = %s FOR UPDATE NOWAIT",
+                        self.company_id,
+                    )
+                )
                 self.cr.execute(query)
         except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            _logger.info("CRM.COM token of company %s is being renewed elsewhere",
-                         self.company_id)
+            _logger.info("CRM.COM token of company %s is being renewed elsewhere", self.company_id)

@@ -1,7 +1,7 @@
 import ipaddress
 from urllib.parse import urlsplit
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..crmcom import CrmComClient
@@ -29,67 +29,108 @@ class ResCompany(models.Model):
     # rest because it tells where and as whom this company talks to CRM.COM.
     crmcom_enabled = fields.Boolean(string="Connect to CRM.COM Rewards", groups="base.group_system")
     crmcom_base_url = fields.Char(
-        string="CRM.COM URL", groups="base.group_system",
+        string="CRM.COM URL",
+        groups="base.group_system",
         help="Server address, e.g. https://mycompany.crm.com; the API lives under "
-             "/crmapi/rest/v2/.")
+        "/crmapi/rest/v2/.",
+    )
     crmcom_auth_mode = fields.Selection(
         [("api_key", "Web API key"), ("password", "User name and password")],
-        string="CRM.COM login", default="api_key", required=True, groups="base.group_system",
-        help="A Web API key of the \"System Key\" classification is what CRM.COM recommends "
-             "for POS integrations.")
+        string="CRM.COM login",
+        default="api_key",
+        required=True,
+        groups="base.group_system",
+        help='A Web API key of the "System Key" classification is what CRM.COM recommends '
+        "for POS integrations.",
+    )
     crmcom_api_key = fields.Char(string="CRM.COM Web API key", groups="base.group_system")
     crmcom_username = fields.Char(string="CRM.COM user name", groups="base.group_system")
     crmcom_password = fields.Char(string="CRM.COM password", groups="base.group_system")
     crmcom_organisation = fields.Char(string="CRM.COM organisation", groups="base.group_system")
     crmcom_unit_key = fields.Selection(
         [("alternative_code", "Alternative code"), ("id", "ID"), ("name", "Name")],
-        string="Store identified by", default="alternative_code", required=True,
-        groups="base.group_system")
-    crmcom_unit = fields.Char(
-        string="CRM.COM store (unit)", groups="base.group_system",
-        help="The CRM.COM unit that performs this company's sales.")
-    crmcom_external_system = fields.Char(
-        string="External system name", default="ODOO_POS", groups="base.group_system",
-        help="Sent as external_system with every purchase and spend request.")
-    crmcom_timeout = fields.Float(
-        string="CRM.COM timeout (s)", default=10.0, groups="base.group_system",
-        help="How long to wait for CRM.COM's reply before giving up.")
-    crmcom_sync_definition = fields.Char(
-        string="Product synchronisation definition", default="ODOO POS SYNC",
+        string="Store identified by",
+        default="alternative_code",
+        required=True,
         groups="base.group_system",
-        help="Name of the products synchronisation run definition configured in CRM.COM.")
+    )
+    crmcom_unit = fields.Char(
+        string="CRM.COM store (unit)",
+        groups="base.group_system",
+        help="The CRM.COM unit that performs this company's sales.",
+    )
+    crmcom_external_system = fields.Char(
+        string="External system name",
+        default="ODOO_POS",
+        groups="base.group_system",
+        help="Sent as external_system with every purchase and spend request.",
+    )
+    crmcom_timeout = fields.Float(
+        string="CRM.COM timeout (s)",
+        default=10.0,
+        groups="base.group_system",
+        help="How long to wait for CRM.COM's reply before giving up.",
+    )
+    crmcom_sync_definition = fields.Char(
+        string="Product synchronisation definition",
+        default="ODOO POS SYNC",
+        groups="base.group_system",
+        help="Name of the products synchronisation run definition configured in CRM.COM.",
+    )
 
     @api.constrains("crmcom_base_url")
     def _check_crmcom_base_url(self):
         for company in self.sudo().filtered("crmcom_base_url"):
             url = urlsplit(company.crmcom_base_url.strip())
             if url.scheme not in ("http", "https") or not url.hostname:
-                raise ValidationError(_(
-                    "The CRM.COM URL must be an http:// or https:// address, such as "
-                    "https://mycompany.crm.com (got %(url)s).", url=company.crmcom_base_url))
+                raise ValidationError(
+                    self.env._(
+                        "The CRM.COM URL must be an http:// or https:// address, such as "
+                        "https://mycompany.crm.com (got %(url)s).",
+                        url=company.crmcom_base_url,
+                    )
+                )
             if url.scheme == "http" and not _is_local_host(url.hostname):
-                raise ValidationError(_(
-                    "The CRM.COM URL must use https:// unless it points at this machine: "
-                    "credentials and customer data would travel unencrypted to %(host)s.",
-                    host=url.hostname))
+                raise ValidationError(
+                    self.env._(
+                        "The CRM.COM URL must use https:// unless it points at this machine: "
+                        "credentials and customer data would travel unencrypted to %(host)s.",
+                        host=url.hostname,
+                    )
+                )
 
     @api.constrains("crmcom_timeout")
     def _check_crmcom_timeout(self):
         for company in self.sudo():
             if not 0 < company.crmcom_timeout <= MAX_TIMEOUT:
-                raise ValidationError(_(
-                    "The CRM.COM timeout must be more than 0 and at most %(max)s seconds.",
-                    max=int(MAX_TIMEOUT)))
+                raise ValidationError(
+                    self.env._(
+                        "The CRM.COM timeout must be more than 0 and at most %(max)s seconds.",
+                        max=int(MAX_TIMEOUT),
+                    )
+                )
 
-    @api.constrains("crmcom_enabled", "crmcom_base_url", "crmcom_auth_mode", "crmcom_api_key",
-                    "crmcom_username", "crmcom_password", "crmcom_organisation", "crmcom_unit")
+    @api.constrains(
+        "crmcom_enabled",
+        "crmcom_base_url",
+        "crmcom_auth_mode",
+        "crmcom_api_key",
+        "crmcom_username",
+        "crmcom_password",
+        "crmcom_organisation",
+        "crmcom_unit",
+    )
     def _check_crmcom_complete(self):
         for company in self.sudo().filtered("crmcom_enabled"):
             missing = company._crmcom_missing_settings()
             if missing:
-                raise ValidationError(_(
-                    "To connect %(company)s to CRM.COM Rewards, fill in: %(missing)s.",
-                    company=company.name, missing=", ".join(missing)))
+                raise ValidationError(
+                    self.env._(
+                        "To connect %(company)s to CRM.COM Rewards, fill in: %(missing)s.",
+                        company=company.name,
+                        missing=", ".join(missing),
+                    )
+                )
 
     def _crmcom_missing_settings(self):
         self.ensure_one()
@@ -98,8 +139,11 @@ class ResCompany(models.Model):
             required.append("crmcom_api_key")
         else:
             required += ["crmcom_username", "crmcom_password", "crmcom_organisation"]
-        return [self._fields[name].get_description(self.env)["string"]
-                for name in required if not (self[name] or "").strip()]
+        return [
+            self._fields[name].get_description(self.env)["string"]
+            for name in required
+            if not (self[name] or "").strip()
+        ]
 
     def _crmcom_unit_identifier(self):
         self.ensure_one()
@@ -112,15 +156,23 @@ class ResCompany(models.Model):
         company = self.sudo()
         missing = company._crmcom_missing_settings()
         if missing:
-            raise ValidationError(_(
-                "The CRM.COM connection of %(company)s is incomplete: fill in %(missing)s.",
-                company=company.name, missing=", ".join(missing)))
+            raise ValidationError(
+                self.env._(
+                    "The CRM.COM connection of %(company)s is incomplete: fill in %(missing)s.",
+                    company=company.name,
+                    missing=", ".join(missing),
+                )
+            )
         by_key = company.crmcom_auth_mode == "api_key"
-        credentials = {"api_key": company.crmcom_api_key.strip()} if by_key else {
-            "username": company.crmcom_username,
-            "password": company.crmcom_password,
-            "organisation": company.crmcom_organisation,
-        }
+        credentials = (
+            {"api_key": company.crmcom_api_key.strip()}
+            if by_key
+            else {
+                "username": company.crmcom_username,
+                "password": company.crmcom_password,
+                "organisation": company.crmcom_organisation,
+            }
+        )
         log = self.env["crmcom.call.log"]
         return CrmComClient(
             company.crmcom_base_url.strip(),

@@ -28,13 +28,15 @@ class SimulatorMixin:
 
 def connect_company(company, simulator, **overrides):
     """Point ``company`` at ``simulator`` with the seeded Web API key and store."""
-    company.sudo().write({
-        "crmcom_base_url": simulator.url,
-        "crmcom_auth_mode": "api_key",
-        "crmcom_api_key": API_KEY,
-        "crmcom_unit_key": "alternative_code",
-        "crmcom_unit": "STORE01",
-        "crmcom_timeout": 5.0,
-        "crmcom_enabled": True,
-        **overrides,
-    })
+    company.sudo().write(
+        {
+            "crmcom_base_url": simulator.url,
+            "crmcom_auth_mode": "api_key",
+            "crmcom_api_key": API_KEY,
+            "crmcom_unit_key": "alternative_code",
+            "crmcom_unit": "STORE01",
+            "crmcom_timeout": 5.0,
+            "crmcom_enabled": True,
+            **overrides,
+        }
+    )

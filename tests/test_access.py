@@ -12,22 +12,34 @@ class TestCrmComAccess(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company = cls.env.company
-        cls.company.write({
-            "crmcom_base_url": "https://crm.example.com", "crmcom_unit": "STORE01",
-            "crmcom_api_key": "TOP-SECRET-KEY", "crmcom_enabled": True,
-        })
-        cls.pos_user = new_test_user(cls.env, "crm_pos_user", groups="base.group_user,point_of_sale.group_pos_user")
-        cls.pos_manager = new_test_user(cls.env, "crm_pos_manager",
-                                        groups="base.group_user,point_of_sale.group_pos_manager")
+        cls.company.write(
+            {
+                "crmcom_base_url": "https://crm.example.com",
+                "crmcom_unit": "STORE01",
+                "crmcom_api_key": "TOP-SECRET-KEY",
+                "crmcom_enabled": True,
+            }
+        )
+        cls.pos_user = new_test_user(
+            cls.env, "crm_pos_user", groups="base.group_user,point_of_sale.group_pos_user"
+        )
+        cls.pos_manager = new_test_user(
+            cls.env, "crm_pos_manager", groups="base.group_user,point_of_sale.group_pos_manager"
+        )
         cls.admin = new_test_user(cls.env, "crm_admin", groups="base.group_system")
-        log = cls.env["crmcom.call.log"].create({
-            "method": "rewards_participants/show", "called_at": "2026-11-27 10:00:00",
-            "outcome": "ok", "company_id": cls.company.id,
-        })
+        log = cls.env["crmcom.call.log"].create(
+            {
+                "method": "rewards_participants/show",
+                "called_at": "2026-11-27 10:00:00",
+                "outcome": "ok",
+                "company_id": cls.company.id,
+            }
+        )
         cls.log = log
         cls.env.cr.execute(
             "INSERT INTO crmcom_token (company_id, token, issued_at) VALUES (%s, %s, now())",
-            (cls.company.id, "TOKEN-VALUE"))
+            (cls.company.id, "TOKEN-VALUE"),
+        )
 
     def test_pos_users_and_managers_cannot_read_credentials(self):
         for user in (self.pos_user, self.pos_manager):
@@ -35,8 +47,11 @@ class TestCrmComAccess(TransactionCase):
             for field in SECRET_FIELDS:
                 with self.assertRaises(AccessError, msg=f"{user.login} read {field}"):
                     company.read([field])
-            self.assertNotIn("crmcom_api_key", company.read()[0],
-                             "a plain read() of the company leaves secrets out")
+            self.assertNotIn(
+                "crmcom_api_key",
+                company.read()[0],
+                "a plain read() of the company leaves secrets out",
+            )
 
     def test_pos_users_and_managers_cannot_read_the_log_or_the_token(self):
         for user in (self.pos_user, self.pos_manager):
@@ -51,8 +66,10 @@ class TestCrmComAccess(TransactionCase):
     def test_administrators_read_settings_and_log(self):
         company = self.company.with_user(self.admin)
         self.assertEqual(company.crmcom_api_key, "TOP-SECRET-KEY")
-        self.assertEqual(self.env["crmcom.call.log"].with_user(self.admin).search(
-            [("id", "=", self.log.id)]), self.log)
+        self.assertEqual(
+            self.env["crmcom.call.log"].with_user(self.admin).search([("id", "=", self.log.id)]),
+            self.log,
+        )
 
     def test_pos_config_holds_no_secret(self):
         # pos.config is loaded whole into the till: none of its fields may carry a secret.
@@ -65,7 +82,12 @@ class TestCrmComAccess(TransactionCase):
 
     def test_other_company_log_is_invisible(self):
         other = self.env["res.company"].create({"name": "Other shop"})
-        other_admin = new_test_user(self.env, "crm_other_admin", groups="base.group_system",
-                                    company_id=other.id, company_ids=[(6, 0, other.ids)])
+        other_admin = new_test_user(
+            self.env,
+            "crm_other_admin",
+            groups="base.group_system",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
         logs = self.env["crmcom.call.log"].with_user(other_admin).search([])
         self.assertNotIn(self.log, logs)

@@ -12,9 +12,13 @@ from ..models.crmcom_call_log import RETENTION_PARAM
 @tagged("post_install", "-at_install")
 class TestCrmComCallLog(TransactionCase):
     def log_at(self, when):
-        return self.env["crmcom.call.log"].create({
-            "method": "wallets/show", "called_at": when, "outcome": "ok",
-        })
+        return self.env["crmcom.call.log"].create(
+            {
+                "method": "wallets/show",
+                "called_at": when,
+                "outcome": "ok",
+            }
+        )
 
     def test_prune_removes_only_entries_older_than_the_retention(self):
         self.env["ir.config_parameter"].set_param(RETENTION_PARAM, "10")
@@ -29,19 +33,28 @@ class TestCrmComCallLog(TransactionCase):
 
     def test_prune_works_in_batches(self):
         now = fields.Datetime.now()
-        logs = self.env["crmcom.call.log"].create([
-            {"method": "wallets/show", "called_at": now - timedelta(days=400), "outcome": "ok"}
-            for _ in range(5)])
+        logs = self.env["crmcom.call.log"].create(
+            [
+                {"method": "wallets/show", "called_at": now - timedelta(days=400), "outcome": "ok"}
+                for _ in range(5)
+            ]
+        )
         self.assertEqual(self.env["crmcom.call.log"]._prune(limit=3), 3)
         self.assertEqual(len(logs.exists()), 2)
 
     def test_hook_stores_the_masked_record(self):
         related = self.env["res.partner"].create({"name": "Linked"})
-        record = CallRecord(method="customer_events/purchases/create", started_at=1_790_000_000,
-                            duration=0.1234, outcome="business_rule_error", http_status=200,
-                            status_code="DUPLICATE_REFERENCE_NUMBER", message="Duplicate",
-                            request={"token": "***", "reference_number": "Shop/1"},
-                            response='{"status": {"code": "DUPLICATE_REFERENCE_NUMBER"}}')
+        record = CallRecord(
+            method="customer_events/purchases/create",
+            started_at=1_790_000_000,
+            duration=0.1234,
+            outcome="business_rule_error",
+            http_status=200,
+            status_code="DUPLICATE_REFERENCE_NUMBER",
+            message="Duplicate",
+            request={"token": "***", "reference_number": "Shop/1"},
+            response='{"status": {"code": "DUPLICATE_REFERENCE_NUMBER"}}',
+        )
         log = self.env["crmcom.call.log"]._log_call(record, self.env.company, related)
         self.assertEqual(log.duration_ms, 123)
         self.assertEqual(log.called_at, fields.Datetime.to_datetime("2026-09-21 14:13:20"))

@@ -11,10 +11,10 @@ from ..crmcom import (
     AuthenticationError,
     BadReplyError,
     BusinessRuleError,
+    CallTimeoutError,
     CrmComClient,
     MemoryTokenStore,
     NotFoundError,
-    TimeoutError,
     TransportError,
 )
 from ..crmcom.client import identifier, mask_secrets, normalise_amounts, parse_amount
@@ -23,8 +23,13 @@ from .common import API_KEY, SimulatorMixin
 CARD = {"access_token_identifier": {"authentication_code": "4000123412341234"}}
 JOHN = {"accounts_receivable_identifier": {"number": "AR0001"}}
 UNIT = {"alternative_code": "STORE01"}
-LINE = {"product_identifier": {"code": "SKU-1"}, "quantity": 2,
-        "net_amount": 33.90, "vat_amount": 6.10, "total_amount": 40.00}
+LINE = {
+    "product_identifier": {"code": "SKU-1"},
+    "quantity": 2,
+    "net_amount": 33.90,
+    "vat_amount": 6.10,
+    "total_amount": 40.00,
+}
 
 
 class FakeClock:
@@ -47,19 +52,32 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.records = []
 
     def client(self, **kwargs):
-        options = {"api_key": API_KEY, "timeout": 2.0, "on_call": self.records.append,
-                   "backoff_factor": 0, **kwargs}
+        options = {
+            "api_key": API_KEY,
+            "timeout": 2.0,
+            "on_call": self.records.append,
+            "backoff_factor": 0,
+            **kwargs,
+        }
         client = CrmComClient(self.simulator.url, **options)
         self.addCleanup(client.close)
         return client
 
     def logins(self):
-        return [r for r in self.records if r.method.startswith("authentication/")
-                and r.method != "authentication/token/release"]
+        return [
+            r
+            for r in self.records
+            if r.method.startswith("authentication/") and r.method != "authentication/token/release"
+        ]
 
     def purchase(self, client, reference="Shop/0001", lines=(LINE,)):
-        return client.create_purchase(JOHN, unit=UNIT, performed_on=datetime(2026, 11, 27, 10),
-                                      reference_number=reference, lines=list(lines))
+        return client.create_purchase(
+            JOHN,
+            unit=UNIT,
+            performed_on=datetime(2026, 11, 27, 10),
+            reference_number=reference,
+            lines=list(lines),
+        )
 
     def purchases_in_simulator(self):
         return self.simulator_state()["purchases"]
@@ -73,8 +91,13 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.assertEqual(client.token_store.load().value, token)
 
     def test_password_login(self):
-        client = CrmComClient(self.simulator.url, username="posuser", password="secret",
-                              organisation="CRMDEMO", on_call=self.records.append)
+        client = CrmComClient(
+            self.simulator.url,
+            username="posuser",
+            password="secret",
+            organisation="CRMDEMO",
+            on_call=self.records.append,
+        )
         self.addCleanup(client.close)
         data = client.show_participant({"number": "P0001"}, fields=["number"])
         self.assertEqual(data, {"number": "P0001"})
@@ -84,8 +107,9 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         with self.assertRaises(AuthenticationError) as caught:
             self.client(api_key="NOT-A-KEY").login()
         self.assertEqual(caught.exception.code, "AUTHENTICATION_FAILED")
-        client = CrmComClient(self.simulator.url, username="posuser", password="wrong",
-                              organisation="CRMDEMO")
+        client = CrmComClient(
+            self.simulator.url, username="posuser", password="wrong", organisation="CRMDEMO"
+        )
         self.addCleanup(client.close)
         with self.assertRaises(AuthenticationError):
             client.login()
@@ -140,8 +164,10 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         other = self.client(token_store=MemoryTokenStore())
         with self.assertRaises(AuthenticationError):
             # Sent raw, bypassing renewal: CRM.COM must refuse the released token.
-            other._post("rewards_participants/show", {
-                "token": token, "rewards_participant_identifier": {"number": "P0001"}})
+            other._post(
+                "rewards_participants/show",
+                {"token": token, "rewards_participant_identifier": {"number": "P0001"}},
+            )
 
     # ------------------------------------------------------------------ methods
 
@@ -150,7 +176,8 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         for code in ("4000123412341234", "+35799123456", "john.doe@example.com"):
             data = client.show_participant(
                 {"access_token_identifier": {"authentication_code": code}},
-                fields=["number", "accounts_receivable", "wallet"])
+                fields=["number", "accounts_receivable", "wallet"],
+            )
             self.assertEqual(data["number"], "P0001")
             self.assertEqual(data["accounts_receivable"]["account_owner"]["name"], "John Doe")
             self.assertEqual(data["wallet"]["balance"], Decimal("25.00"))
@@ -162,7 +189,8 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
     def test_unknown_participant_is_not_found(self):
         with self.assertRaises(NotFoundError) as caught:
             self.client().show_participant(
-                {"access_token_identifier": {"authentication_code": "0000"}})
+                {"access_token_identifier": {"authentication_code": "0000"}}
+            )
         self.assertEqual(caught.exception.code, "NOT_FOUND")
         self.assertFalse(caught.exception.outcome_unknown)
 
@@ -179,15 +207,17 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.assertEqual(caught.exception.code, "INVALID_REQUEST")
 
     def test_show_wallet(self):
-        data = self.client().show_wallet(account_identifier={"number": "AR0002"},
-                                         fields=["number", "balance"])
+        data = self.client().show_wallet(
+            account_identifier={"number": "AR0002"}, fields=["number", "balance"]
+        )
         self.assertEqual(data, {"number": "W0002", "balance": Decimal("120.50")})
         with self.assertRaises(ValueError):
             self.client().show_wallet()
 
     def test_preview_purchase(self):
         data = self.client().preview_purchase(
-            JOHN, unit=UNIT, performed_on=datetime(2026, 11, 27, 10), lines=[LINE])
+            JOHN, unit=UNIT, performed_on=datetime(2026, 11, 27, 10), lines=[LINE]
+        )
         self.assertEqual(data["total_award_amount"], Decimal("2.00"))  # 5 % of 40.00
         self.assertEqual(data["total_additional_spend_amount"], Decimal("25.00"))
         self.assertEqual(data["wallet_balance"], Decimal("25.00"))
@@ -201,8 +231,13 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.assertTrue(purchase["number"])
         # John has 25.00 + 2.00 awarded; he asks for 40: CRM.COM spends what it allows.
         spend = client.create_spend_request(
-            {"number": purchase["number"]}, unit=UNIT, performed_on=datetime(2026, 11, 27, 10),
-            amount="40", customer=JOHN, external_system="ODOO_POS")
+            {"number": purchase["number"]},
+            unit=UNIT,
+            performed_on=datetime(2026, 11, 27, 10),
+            amount="40",
+            customer=JOHN,
+            external_system="ODOO_POS",
+        )
         self.assertEqual(spend["spend_amount"], Decimal("27.00"))
         wallet = client.show_wallet(account_identifier={"number": "AR0001"})
         self.assertEqual(wallet["balance"], Decimal("0.00"))
@@ -226,11 +261,13 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         for index in range(5):
             self.purchase(client, reference=f"Shop/{index:04d}")
         page = client.list_purchases(JOHN, limit=2, offset=2, fields=["reference_number"])
-        self.assertEqual(page, [{"reference_number": "Shop/0002"},
-                                {"reference_number": "Shop/0003"}])
+        self.assertEqual(
+            page, [{"reference_number": "Shop/0002"}, {"reference_number": "Shop/0003"}]
+        )
         every = list(client.iter_purchases(JOHN, page_size=2, fields=["reference_number"]))
-        self.assertEqual([p["reference_number"] for p in every],
-                         [f"Shop/{index:04d}" for index in range(5)])
+        self.assertEqual(
+            [p["reference_number"] for p in every], [f"Shop/{index:04d}" for index in range(5)]
+        )
 
     def test_synchronise_products_at_most_1000(self):
         client = self.client()
@@ -241,9 +278,13 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         with self.assertRaises(ValueError):
             client.synchronise_products({"name": "ODOO POS SYNC"}, [*products, {"code": "X"}])
         with self.assertRaises(BusinessRuleError) as caught:  # the simulator refuses it too
-            client.call("products/synchronise", {
-                "synchronisation_definition_identifier": {"name": "ODOO POS SYNC"},
-                "products_set": [*products, {"code": "X"}]})
+            client.call(
+                "products/synchronise",
+                {
+                    "synchronisation_definition_identifier": {"name": "ODOO POS SYNC"},
+                    "products_set": [*products, {"code": "X"}],
+                },
+            )
         self.assertEqual(caught.exception.code, "INVALID_REQUEST")
 
     # ------------------------------------------------------------------ faults
@@ -265,8 +306,9 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.assertEqual(self.purchases_in_simulator(), [])
 
     def test_read_retried_after_timeout(self):
-        self.simulator.faults.add("latency", method="rewards_participants/show", times=1,
-                                  seconds=1.5)
+        self.simulator.faults.add(
+            "latency", method="rewards_participants/show", times=1, seconds=1.5
+        )
         client = self.client(timeout=0.5)
         client.login()
         data = client.show_participant({"number": "P0001"}, fields=["number"])
@@ -275,9 +317,10 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
     def test_create_timeout_is_an_unknown_outcome_and_not_resent(self):
         client = self.client(timeout=0.5)
         client.login()
-        self.simulator.faults.add("timeout_after", method="customer_events/purchases/create",
-                                  times=1, seconds=1.5)
-        with self.assertRaises(TimeoutError) as caught:
+        self.simulator.faults.add(
+            "timeout_after", method="customer_events/purchases/create", times=1, seconds=1.5
+        )
+        with self.assertRaises(CallTimeoutError) as caught:
             self.purchase(client)
         self.assertTrue(caught.exception.outcome_unknown)
         self.assertEqual(len(self.purchases_in_simulator()), 1, "processed once, sent once")
@@ -286,10 +329,12 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         client = self.client()
         client.login()
         self.simulator.faults.add("drop", method="rewards_participants/show", times=1)
-        self.assertEqual(client.show_participant({"number": "P0001"}, fields=["number"]),
-                         {"number": "P0001"}, "a read is retried")
-        self.simulator.faults.add("drop_after", method="customer_events/purchases/create",
-                                  times=1)
+        self.assertEqual(
+            client.show_participant({"number": "P0001"}, fields=["number"]),
+            {"number": "P0001"},
+            "a read is retried",
+        )
+        self.simulator.faults.add("drop_after", method="customer_events/purchases/create", times=1)
         with self.assertRaises(TransportError) as caught:
             self.purchase(client)
         self.assertTrue(caught.exception.outcome_unknown)
@@ -299,19 +344,29 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        client = CrmComClient(f"http://127.0.0.1:{port}", api_key=API_KEY, backoff_factor=0,
-                              token_store=MemoryTokenStore())
+        client = CrmComClient(
+            f"http://127.0.0.1:{port}",
+            api_key=API_KEY,
+            backoff_factor=0,
+            token_store=MemoryTokenStore(),
+        )
         self.addCleanup(client.close)
         with self.assertRaises(TransportError) as caught:
-            client.create_purchase(JOHN, unit=UNIT, performed_on="2026-11-27T10:00:00",
-                                   reference_number="R", lines=[LINE])
+            client.create_purchase(
+                JOHN,
+                unit=UNIT,
+                performed_on="2026-11-27T10:00:00",
+                reference_number="R",
+                lines=[LINE],
+            )
         self.assertFalse(caught.exception.outcome_unknown, "nothing reached CRM.COM")
 
     def test_malformed_reply(self):
         client = self.client()
         client.login()
-        self.simulator.faults.add("malformed_json", method="customer_events/purchases/create",
-                                  times=1)
+        self.simulator.faults.add(
+            "malformed_json", method="customer_events/purchases/create", times=1
+        )
         with self.assertRaises(BadReplyError) as caught:
             self.purchase(client)
         self.assertTrue(caught.exception.outcome_unknown)
@@ -322,8 +377,9 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         client = self.client(api_key=API_KEY)
         token = client.login()
         with self.assertRaises(NotFoundError):
-            client.show_participant({"access_token_identifier": {
-                "identifier": "CARD-1", "pass_code": "PASS-9876"}})
+            client.show_participant(
+                {"access_token_identifier": {"identifier": "CARD-1", "pass_code": "PASS-9876"}}
+            )
         client.show_participant({"number": "P0001"})
         dump = json.dumps([vars(r) for r in self.records], default=str)
         self.assertNotIn(token, dump)
@@ -333,8 +389,13 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.assertEqual(show.request["token"], "***")
         self.assertEqual(show.status_code, "OK")
         self.assertGreater(show.duration, 0)
-        password_client = CrmComClient(self.simulator.url, username="posuser", password="secret",
-                                       organisation="CRMDEMO", on_call=self.records.append)
+        password_client = CrmComClient(
+            self.simulator.url,
+            username="posuser",
+            password="secret",
+            organisation="CRMDEMO",
+            on_call=self.records.append,
+        )
         self.addCleanup(password_client.close)
         password_client.login()
         self.assertEqual(self.records[-1].request["password"], "***")
@@ -342,18 +403,19 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.assertNotIn(password_client.token_store.load().value, self.records[-1].response)
 
     def test_mask_secrets_is_recursive(self):
-        masked = mask_secrets({"token": "t", "a": [{"pass_code": "1", "x": "y"}],
-                               "password": ""})
-        self.assertEqual(masked, {"token": "***", "a": [{"pass_code": "***", "x": "y"}],
-                                  "password": ""})
+        masked = mask_secrets({"token": "t", "a": [{"pass_code": "1", "x": "y"}], "password": ""})
+        self.assertEqual(
+            masked, {"token": "***", "a": [{"pass_code": "***", "x": "y"}], "password": ""}
+        )
 
     def test_broken_hook_does_not_break_the_call(self):
         def broken(record):
             raise RuntimeError("log database down")
 
         with self.assertLogs("odoo.addons.pos_crmcom_rewards.crmcom.client", "ERROR"):
-            data = self.client(on_call=broken).show_participant({"number": "P0001"},
-                                                                 fields=["number"])
+            data = self.client(on_call=broken).show_participant(
+                {"number": "P0001"}, fields=["number"]
+            )
         self.assertEqual(data, {"number": "P0001"})
 
     def test_amounts_parse_from_numbers_and_strings(self):
@@ -363,11 +425,23 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         for bad in ("ten", "NaN", "Infinity", True, "1,50"):
             with self.assertRaises(ValueError, msg=bad):
                 parse_amount(bad)
-        data = normalise_amounts({"wallet": {"balance": "10.00"}, "spend_amount": 1,
-                                  "number": "10", "items": [{"total_amount": "2.5"}]})
-        self.assertEqual(data, {"wallet": {"balance": Decimal("10.00")},
-                                "spend_amount": Decimal("1"), "number": "10",
-                                "items": [{"total_amount": Decimal("2.5")}]})
+        data = normalise_amounts(
+            {
+                "wallet": {"balance": "10.00"},
+                "spend_amount": 1,
+                "number": "10",
+                "items": [{"total_amount": "2.5"}],
+            }
+        )
+        self.assertEqual(
+            data,
+            {
+                "wallet": {"balance": Decimal("10.00")},
+                "spend_amount": Decimal("1"),
+                "number": "10",
+                "items": [{"total_amount": Decimal("2.5")}],
+            },
+        )
 
     def test_bad_settings_are_refused(self):
         with self.assertRaises(ValueError):

@@ -15,10 +15,14 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         cls.company = cls.env.company
         # Start from an unconfigured company, whatever the demo data set.
         cls.env["pos.config"].search([]).crmcom_enabled = False
-        cls.company.write({
-            "crmcom_enabled": False, "crmcom_base_url": False, "crmcom_api_key": False,
-            "crmcom_unit": False,
-        })
+        cls.company.write(
+            {
+                "crmcom_enabled": False,
+                "crmcom_base_url": False,
+                "crmcom_api_key": False,
+                "crmcom_unit": False,
+            }
+        )
         cls.pos_config = cls.env["pos.config"].create({"name": "CRM.COM till"})
 
     def setUp(self):
@@ -40,8 +44,12 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         with self.assertRaisesRegex(ValidationError, "https://"):
             self.company.crmcom_base_url = "http://crm.example.com"
             self.env.flush_all()
-        for url in ("http://localhost:8079", "http://127.0.0.1:8079", "http://[::1]:8079",
-                    "https://crm.example.com"):
+        for url in (
+            "http://localhost:8079",
+            "http://127.0.0.1:8079",
+            "http://[::1]:8079",
+            "https://crm.example.com",
+        ):
             self.company.crmcom_base_url = url
             self.assertEqual(self.company.crmcom_base_url, url)
 
@@ -56,15 +64,26 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         with self.assertRaisesRegex(ValidationError, "CRM.COM URL.*Web API key"):
             self.company.write({"crmcom_enabled": True, "crmcom_unit": "STORE01"})
         with self.assertRaisesRegex(ValidationError, "organisation"):
-            self.company.write({
-                "crmcom_enabled": True, "crmcom_base_url": "https://crm.example.com",
-                "crmcom_unit": "STORE01", "crmcom_auth_mode": "password",
-                "crmcom_username": "pos", "crmcom_password": "pw", "crmcom_organisation": " ",
-            })
-        self.company.write({
-            "crmcom_enabled": True, "crmcom_base_url": "https://crm.example.com",
-            "crmcom_unit": "STORE01", "crmcom_auth_mode": "api_key", "crmcom_api_key": "KEY",
-        })
+            self.company.write(
+                {
+                    "crmcom_enabled": True,
+                    "crmcom_base_url": "https://crm.example.com",
+                    "crmcom_unit": "STORE01",
+                    "crmcom_auth_mode": "password",
+                    "crmcom_username": "pos",
+                    "crmcom_password": "pw",
+                    "crmcom_organisation": " ",
+                }
+            )
+        self.company.write(
+            {
+                "crmcom_enabled": True,
+                "crmcom_base_url": "https://crm.example.com",
+                "crmcom_unit": "STORE01",
+                "crmcom_auth_mode": "api_key",
+                "crmcom_api_key": "KEY",
+            }
+        )
         self.assertTrue(self.company.crmcom_enabled)
 
     def test_settings_form_validates_too(self):
@@ -80,27 +99,40 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         connect_company(self.company, self.simulator)
         self.assertTrue(self.pos_config.crmcom_discount_product_id, "defaults to ours")
         with self.assertRaisesRegex(ValidationError, "identify"):
-            self.pos_config.write({
-                "crmcom_enabled": True, "crmcom_identify_card": False,
-                "crmcom_identify_phone": False, "crmcom_identify_email": False,
-                "crmcom_identify_number": False,
-            })
+            self.pos_config.write(
+                {
+                    "crmcom_enabled": True,
+                    "crmcom_identify_card": False,
+                    "crmcom_identify_phone": False,
+                    "crmcom_identify_email": False,
+                    "crmcom_identify_number": False,
+                }
+            )
         with self.assertRaisesRegex(ValidationError, "spend product"):
             self.pos_config.write({"crmcom_enabled": True, "crmcom_discount_product_id": False})
-        self.pos_config.write({
-            "crmcom_enabled": True, "crmcom_identify_phone": False, "crmcom_identify_card": True,
-            "crmcom_identify_email": True, "crmcom_identify_number": True,
-            "crmcom_discount_product_id": self.env.ref(
-                "pos_crmcom_rewards.product_crmcom_wallet_spend").id,
-        })
-        self.assertEqual(self.pos_config._crmcom_identification_means(),
-                         ["card", "email", "number"])
+        self.pos_config.write(
+            {
+                "crmcom_enabled": True,
+                "crmcom_identify_phone": False,
+                "crmcom_identify_card": True,
+                "crmcom_identify_email": True,
+                "crmcom_identify_number": True,
+                "crmcom_discount_product_id": self.env.ref(
+                    "pos_crmcom_rewards.product_crmcom_wallet_spend"
+                ).id,
+            }
+        )
+        self.assertEqual(
+            self.pos_config._crmcom_identification_means(), ["card", "email", "number"]
+        )
 
     def test_spend_product_reaches_the_till(self):
         connect_company(self.company, self.simulator)
         self.pos_config.crmcom_enabled = True
-        self.assertIn(self.pos_config.crmcom_discount_product_id,
-                      self.env["pos.config"]._get_special_products())
+        self.assertIn(
+            self.pos_config.crmcom_discount_product_id,
+            self.env["pos.config"]._get_special_products(),
+        )
 
     # ------------------------------------------------------------------ test connection
 
@@ -142,7 +174,8 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         second = self.company._crmcom_client()
         second.show_participant({"number": "P0002"})
         logins = self.env["crmcom.call.log"].search(
-            [("method", "=", "authentication/web_api_key/token")])
+            [("method", "=", "authentication/web_api_key/token")]
+        )
         self.assertEqual(len(logins), 1)
         tokens = self.env["crmcom.token"].search([("company_id", "=", self.company.id)])
         self.assertEqual(len(tokens), 1)

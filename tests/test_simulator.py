@@ -37,15 +37,6 @@ def line(total, vat="0.00", code="SKU-1", **extra):
 class SimulatorCase(unittest.TestCase):
     """One simulator for the class, wiped and reseeded before every test."""
 
-    def __init_subclass__(cls, **kwargs):
-        # Odoo's test loader skips test cases without the tags odoo.tests.BaseCase would set.
-        super().__init_subclass__(**kwargs)
-        cls.test_tags = {"standard", "at_install"}
-        parts = cls.__module__.split(".")
-        cls.test_module = parts[2] if cls.__module__.startswith("odoo.addons.") else parts[0]
-        cls.test_class = cls.__name__
-        cls.test_sequence = 0
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# make test: setup, lint, install the add-on with demo data into a fresh
+# database (fails on ERROR lines or on WARNINGs about our module), then run the
+# add-on's tests (including HttpCase browser tours) with pytest-odoo.
+#
+# Environment:
+#   KEEP_DB=1       keep the test database (and its filestore) afterwards
+#   TEST_DB=name    database name (default crmcom_test_<timestamp>_<pid>)
+#   REUSE_DB=1      with TEST_DB: skip the install when that database exists
+#                   (quick re-runs while writing tests; implies KEEP_DB=1)
+#   SKIP_LINT=1     do not run tools/lint.sh
+#   PYTEST_ARGS     extra pytest arguments (e.g. "-x -k 'tour and not slow'");
+#                   arguments of this script are passed to pytest as well
+#   ALLOW_SKIPS=1   do not fail the run when tests were skipped
+#   ODOO_LOG_LEVEL  Odoo log level during pytest (default warn)
+set -euo pipefail
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+bash "$REPO/tools/setup.sh"
+if [[ "${SKIP_LINT:-0}" != "1" ]]; then
+    bash "$REPO/tools/lint.sh"
+fi
+ensure_venv
+ensure_postgres
+ensure_chromium
+ensure_addons_dir
+[[ -f "$ADDON_DIR/__manifest__.py" ]] || die "no __manifest__.py in $ADDON_SRC: nothing to install/test."
+
+DB="${TEST_DB:-crmcom_test_$(unique_suffix)}"
+LOG_DIR="$BUILD_DIR/logs"
+CONF="$BUILD_DIR/odoo-test-$DB.conf"
+mkdir -p "$LOG_DIR" "$BUILD_DIR/data" "$BUILD_DIR/screenshots"
+
+cleanup() {
+    local status=$?
+    if [[ "${KEEP_DB:-0}" == "1" ]]; then
+        log "KEEP_DB=1: keeping database $DB (config $CONF)"
+    else
+        drop_db "$DB"
+        rm -f "$CONF"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# pytest-odoo's --odoo-http overrides http_port with a random free port of its
+# own; this one serves the install run (no server is started by it anyway).
+HTTP_PORT="$(free_port)"
+cat >"$CONF" <<CONF
+[options]
+addons_path = $ODOO_ADDONS_PATH
+db_name = $DB
+db_user = $DB_USER
+dbfilter = ^$DB\$
+data_dir = $BUILD_DIR/data
+screenshots = $BUILD_DIR/screenshots
+http_interface = 127.0.0.1
+http_port = $HTTP_PORT
+workers = 0
+max_cron_threads = 0
+CONF
+
+if [[ "${REUSE_DB:-0}" == "1" && -n "${TEST_DB:-}" ]] && db_exists "$DB"; then
+    KEEP_DB=1
+    log "REUSE_DB=1: reusing database $DB (no install, no install-log check)"
+else
+    log "installing $ADDON_NAME with demo data into fresh database $DB"
+    drop_db "$DB"
+    install_log="$LOG_DIR/install-$DB.log"
+    start=$SECONDS
+    set +e
+    odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --with-demo --stop-after-init --log-level=info 2>&1 |
+        tee "$install_log" |
+        grep -E --line-buffered " (WARNING|ERROR|CRITICAL) |odoo\.modules\.loading: ([0-9]+ modules loaded|Modules loaded)"
+    install_rc=${PIPESTATUS[0]}
+    set -e
+    log "install took $((SECONDS - start)) s (log: $install_log)"
+    [[ $install_rc -eq 0 ]] || die "installing $ADDON_NAME failed (exit $install_rc), see $install_log"
+    if ! check_odoo_log "$install_log"; then
+        die "the install log has ERROR lines or WARNINGs about $ADDON_NAME (above; full log: $install_log)"
+    fi
+    grep -q "odoo.modules.loading: Modules loaded" "$install_log" ||
+        die "the install log does not show the modules as loaded: $install_log"
+fi
+
+# tools/pytest_fail_on_skip.py is loaded as a plugin (-p): a skipped test fails the run.
+# --confcutdir keeps pytest from looking for conftest files above tests/, inside the add-on
+# package, which it would import as a top-level package before Odoo is set up.
+PLUGIN_DIR="$REPO/tools"
+printf '[pytest]\n# written by tools/test.sh; the options are on its command line\n' >"$BUILD_DIR/pytest.ini"
+# PYTEST_ARGS is split like a shell would (quotes allowed); arguments given to
+# this script are passed on too.
+extra_args=()
+if [[ -n "${PYTEST_ARGS:-}" ]]; then
+    mapfile -t extra_args < <(xargs -n1 printf '%s\n' <<<"$PYTEST_ARGS")
+fi
+extra_args+=("$@")
+pytest_cmd=(
+    "$VENV/bin/python" -m pytest
+    -c "$BUILD_DIR/pytest.ini" --rootdir "$BUILD_DIR" --confcutdir "$ADDON_DIR/tests"
+    -p pytest_fail_on_skip -p no:cacheprovider -rs
+    --odoo-config "$CONF" --odoo-database "$DB" --odoo-http
+    --odoo-log-level "${ODOO_LOG_LEVEL:-warn}"
+    "$ADDON_DIR/tests" "${extra_args[@]}"
+)
+log "running pytest-odoo on $ADDON_DIR/tests"
+log "+ PYTHONPATH=$PLUGIN_DIR ${pytest_cmd[*]}"
+set +e
+(
+    cd "$BUILD_DIR"
+    PATH="$VENV/bin:$PATH" PYTHONPATH="$PLUGIN_DIR${PYTHONPATH:+:$PYTHONPATH}" "${pytest_cmd[@]}"
+)
+rc=$?
+set -e
+case $rc in
+    0) log "tests passed" ;;
+    5) die "pytest collected no tests (exit 5): failing" ;;
+    *) die "tests failed (pytest exit $rc)" ;;
+esac
