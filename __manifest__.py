@@ -14,12 +14,18 @@
         "data/ir_cron_data.xml",
         "data/product_data.xml",
         "views/crmcom_call_log_views.xml",
+        "views/crmcom_purchase_views.xml",
+        "views/pos_order_views.xml",
+        "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
     ],
     "demo": [
         "demo/crmcom_demo.xml",
     ],
     "assets": {
+        "point_of_sale._assets_pos": [
+            "pos_crmcom_rewards/static/src/**/*",
+        ],
         "web.assets_tests": [
             "pos_crmcom_rewards/static/tests/tours/**/*",
         ],

@@ -1,5 +1,15 @@
+import math
+
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
+
+from ..crmcom import (
+    AuthenticationError,
+    BadReplyError,
+    CrmComError,
+    NotFoundError,
+    TransportError,
+)
 
 IDENTIFICATION_MEANS = ("card", "phone", "email", "number")
 
@@ -68,3 +78,309 @@ class PosConfig(models.Model):
             .search([("crmcom_enabled", "=", True)])
             .crmcom_discount_product_id
         )
+
+    # ------------------------------------------------------------------ till operations
+    # Called by the POS (this.pos.data.call). They never raise for CRM.COM trouble: the
+    # cashier gets {"ok": False, "error": code, "message": text} and the sale goes on, and
+    # whatever was recorded (e.g. an outcome to reconcile) is committed with the request.
+
+    def crmcom_identify(self, query, mean):
+        self._crmcom_check_till()
+        if mean not in self._crmcom_identification_means():
+            return self._crmcom_refusal(
+                "invalid", self.env._("This till cannot identify customers that way.")
+            )
+        query = _clean_text(query)
+        if not query:
+            return self._crmcom_refusal(
+                "invalid",
+                self.env._(
+                    "Scan or type the customer's card number, phone, e-mail or participant number."
+                ),
+            )
+        identifier = (
+            {"number": query}
+            if mean == "number"
+            else {"access_token_identifier": {"authentication_code": query}}
+        )
+        client = self.company_id._crmcom_client()
+        try:
+            participant = client.show_participant(
+                identifier,
+                fields=[
+                    "id",
+                    "number",
+                    "life_cycle_state",
+                    "accounts_receivable",
+                    "wallet",
+                    "currency",
+                ],
+            )
+        except CrmComError as exc:
+            return self._crmcom_error(exc, query)
+        if participant.get("life_cycle_state") == "TERMINATED":
+            return self._crmcom_refusal(
+                "terminated",
+                self.env._(
+                    "The CRM.COM Rewards membership of %(number)s has ended.",
+                    number=participant.get("number"),
+                ),
+            )
+        partner = self.env["res.partner"].sudo()._crmcom_find_or_create(participant)
+        return {
+            "ok": True,
+            "partner_id": partner.id,
+            "participant_number": participant["number"],
+            "name": partner.name,
+            "balance": partner.crmcom_balance,
+            "currency": (
+                (participant.get("currency") or {}).get("code") or self.company_id.currency_id.name
+            ),
+        }
+
+    def crmcom_preview(self, order):
+        self._crmcom_check_till()
+        basket, refusal = self._crmcom_basket(order)
+        if refusal:
+            return refusal
+        purchases = self.env["crmcom.purchase"]
+        client = self.company_id._crmcom_client()
+        lines = purchases._product_lines(basket["lines"])
+        try:
+            preview = client.preview_purchase(
+                {"rewards_participant_identifier": {"number": basket["number"]}},
+                unit=self.company_id._crmcom_unit_identifier(),
+                performed_on=fields.Datetime.now(),
+                lines=lines,
+            )
+        except CrmComError as exc:
+            return self._crmcom_error(exc)
+        total = sum(line["total_amount"] for line in lines)
+        minimum = float(preview.get("minimum_spend_amount_per_transaction") or 0)
+        maximum = preview.get("maximum_spend_amount_per_transaction")
+        allowed = preview.get("allow_spending", True)
+        spendable = float(preview.get("total_additional_spend_amount") or 0)
+        if maximum is not None:
+            spendable = min(spendable, float(maximum))
+        spendable = min(spendable, total)
+        if not allowed or spendable < minimum or spendable <= 0:
+            spendable = 0.0
+        currency = self.company_id.currency_id
+        return {
+            "ok": True,
+            "award": currency.round(float(preview.get("total_award_amount") or 0)),
+            "spendable": currency.round(spendable),
+            "min_spend": currency.round(minimum),
+            "max_spend": currency.round(float(maximum)) if maximum is not None else None,
+            "balance": currency.round(float(preview.get("wallet_balance") or 0)),
+            "allow_spending": bool(allowed),
+        }
+
+    def crmcom_spend(self, order, amount):
+        self._crmcom_check_till()
+        basket, refusal = self._crmcom_basket(order)
+        if refusal:
+            return refusal
+        currency = self.company_id.currency_id
+        amount = _clean_amount(amount)
+        lines = self.env["crmcom.purchase"]._product_lines(basket["lines"])
+        total = currency.round(sum(line["total_amount"] for line in lines))
+        if amount is None or amount <= 0 or currency.round(amount) > total:
+            return self._crmcom_refusal(
+                "amount",
+                self.env._(
+                    "Enter an amount more than 0 and at most the order total (%(total)s).",
+                    total=currency.format(total),
+                ),
+            )
+        amount = currency.round(amount)
+        purchases = self.env["crmcom.purchase"].sudo()
+        purchase = purchases.search(
+            [("order_uuid", "=", basket["uuid"]), ("state", "!=", "cancelled")], limit=1
+        )
+        if purchase.spend_state in ("posted", "unknown"):
+            return self._crmcom_refusal(
+                "locked",
+                self.env._("The wallet was already spent on this order: cancel that spend first."),
+            )
+        client = self.company_id._crmcom_client()
+        try:
+            if purchase and (
+                purchase.product_lines != lines or purchase.participant_number != basket["number"]
+            ):
+                purchase._cancel(client)  # the basket changed since that purchase was made
+                purchase = purchases
+            if not purchase:
+                purchase = purchases.create(
+                    {
+                        "order_uuid": basket["uuid"],
+                        "config_id": self.id,
+                        "partner_id": basket["partner"].id,
+                        "participant_number": basket["number"],
+                        "reference": basket["reference"],
+                        "performed_on": fields.Datetime.now(),
+                        "amount_total": total,
+                        "product_lines": lines,
+                    }
+                )
+            if purchase.state != "posted":
+                purchase._submit(client)
+            spent = purchase._spend(amount, client)
+        except CrmComError as exc:
+            return self._crmcom_error(exc)
+        purchase._refresh_balance(client)
+        return {
+            "ok": True,
+            "spent": spent,
+            "requested": amount,
+            "awarded": purchase.awarded,
+            "balance_after": purchase.balance_after,
+            "purchase_number": purchase.crmcom_number,
+            "spend_number": purchase.spend_number,
+        }
+
+    def crmcom_cancel_spend(self, order_uuid):
+        self._crmcom_check_till()
+        purchase = (
+            self.env["crmcom.purchase"]
+            .sudo()
+            .search(
+                [
+                    ("order_uuid", "=", _clean_text(order_uuid)),
+                    ("config_id", "=", self.id),
+                    ("state", "!=", "cancelled"),
+                    ("pos_order_id", "=", False),
+                ],
+                limit=1,
+            )
+        )
+        if not purchase:
+            return {"ok": True}
+        try:
+            purchase._cancel()
+        except CrmComError as exc:
+            return self._crmcom_error(exc)
+        return {"ok": True}
+
+    def _crmcom_check_till(self):
+        """Only a user with an open session of this (CRM.COM-enabled) till may call."""
+        self.ensure_one()
+        self.check_access("read")
+        session = self.current_session_id
+        if not self.crmcom_enabled or not session or session.state != "opened":
+            raise AccessError(
+                self.env._("CRM.COM Rewards needs an open session of %(pos)s.", pos=self.name)
+            )
+
+    def _crmcom_basket(self, order):
+        """Validate the basket the till sends: ``(basket, None)``, or ``(None, refusal)``."""
+        invalid = self._crmcom_refusal(
+            "invalid", self.env._("This order cannot be sent to CRM.COM.")
+        )
+        if not isinstance(order, dict) or not isinstance(order.get("lines"), list):
+            return None, invalid
+        uuid = _clean_text(order.get("uuid"))
+        reference = _clean_text(order.get("reference")) or uuid
+        partner_id = order.get("partner_id")
+        if not uuid or not isinstance(partner_id, int) or not 0 < len(order["lines"]) <= MAX_LINES:
+            return None, invalid
+        partner = self.env["res.partner"].browse(partner_id).exists().commercial_partner_id
+        if not partner.crmcom_participant_number:
+            return None, self._crmcom_refusal(
+                "invalid", self.env._("Identify the CRM.COM customer first.")
+            )
+        spend_product = self.crmcom_discount_product_id
+        lines = []
+        for line in order["lines"]:
+            if not isinstance(line, dict) or not isinstance(line.get("product_id"), int):
+                return None, invalid
+            product = self.env["product.product"].browse(line["product_id"]).exists()
+            values = [
+                _clean_amount(line.get(key))
+                for key in ("qty", "price_subtotal", "price_subtotal_incl")
+            ]
+            if not product or None in values:
+                return None, invalid
+            if product != spend_product:
+                lines.append((product, *values))
+        if not lines:
+            return None, invalid
+        return {
+            "uuid": uuid,
+            "reference": reference,
+            "partner": partner,
+            "number": partner.crmcom_participant_number,
+            "lines": lines,
+        }, None
+
+    def _crmcom_refusal(self, code, message):
+        return {"ok": False, "error": code, "message": message}
+
+    def _crmcom_error(self, exc, query=None):
+        """What the cashier is told about a failed CRM.COM call."""
+        if isinstance(exc, NotFoundError):
+            return self._crmcom_refusal(
+                "not_found",
+                self.env._("No CRM.COM Rewards customer matches %(query)s.", query=query)
+                if query
+                else self.env._("CRM.COM does not know this customer or purchase."),
+            )
+        if isinstance(exc, (TransportError, BadReplyError)):
+            return self._crmcom_refusal(
+                "unreachable",
+                self.env._(
+                    "CRM.COM cannot be reached right now. Finish the sale: its rewards "
+                    "will be added when CRM.COM is back."
+                ),
+            )
+        if isinstance(exc, AuthenticationError):
+            return self._crmcom_refusal(
+                "unreachable",
+                self.env._(
+                    "CRM.COM refused Odoo's credentials: ask your administrator to check "
+                    "the CRM.COM settings."
+                ),
+            )
+        codes = {
+            "PARTICIPANT_TERMINATED": (
+                "terminated",
+                self.env._("This customer's CRM.COM Rewards membership has ended."),
+            ),
+            "SPEND_BLOCKED": (
+                "blocked",
+                self.env._("Spending is blocked on this customer's wallet."),
+            ),
+            "SPEND_NOT_ALLOWED": (
+                "not_allowed",
+                self.env._("CRM.COM does not allow spending that amount on this order."),
+            ),
+        }
+        code, message = codes.get(
+            exc.code, ("invalid", self.env._("CRM.COM refused: %(reason)s", reason=exc.message))
+        )
+        return self._crmcom_refusal(code, message)
+
+
+MAX_LINES = 1000
+MAX_AMOUNT = 1e9
+MAX_TEXT = 128
+
+
+def _clean_text(value):
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    return value if 0 < len(value) <= MAX_TEXT and value.isprintable() else ""
+
+
+def _clean_amount(value):
+    """A finite number within sane bounds, or None (NaN, infinities, text, booleans...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or abs(number) > MAX_AMOUNT:
+        return None
+    return number

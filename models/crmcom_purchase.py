@@ -1,0 +1,316 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..crmcom import BusinessRuleError, CrmComError, NotFoundError, TransportError
+
+_logger = logging.getLogger(__name__)
+
+# What we read back from CRM.COM about a purchase (fields_set keeps replies small).
+PURCHASE_FIELDS = (
+    "id",
+    "number",
+    "reference_number",
+    "life_cycle_state",
+    "total_awarded_amount",
+    "total_spend_amount",
+)
+SPEND_FIELDS = ("id", "number", "spend_amount", "reduction_method", "life_cycle_state")
+# A row left in "sending" for this long was abandoned by a crashed worker: reconcile it.
+STALE_SENDING = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class CrmcomPurchase(models.Model):
+    """A sale as CRM.COM knows it: the purchase, its spend request, and the outbox state.
+
+    One row per POS order (keyed on the order's uuid; a unique index keeps it so). A row is
+    created when a cashier spends wallet money (before payment) or when a paid order of a
+    CRM.COM customer reaches Odoo; the cron submits what is pending. ``state`` records what
+    we know of CRM.COM's side, so that nothing is ever sent twice:
+
+    - ``pending``: not sent yet (or known not to have arrived);
+    - ``sending``: being sent right now by a worker that committed this before sending;
+    - ``unknown``: sent, but no answer came back: reconcile before anything else;
+    - ``posted``: CRM.COM has it; ``failed``: CRM.COM refused it; ``cancelled``.
+    """
+
+    _name = "crmcom.purchase"
+    _description = "CRM.COM purchase"
+    _order = "id desc"
+    _rec_name = "reference"
+
+    order_uuid = fields.Char(required=True, index=True, readonly=True)
+    pos_order_id = fields.Many2one(
+        "pos.order", string="POS order", index="btree_not_null", ondelete="set null", readonly=True
+    )
+    config_id = fields.Many2one("pos.config", required=True, readonly=True, ondelete="restrict")
+    company_id = fields.Many2one(related="config_id.company_id", store=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    participant_number = fields.Char(required=True, readonly=True)
+    reference = fields.Char(string="Reference number", required=True, readonly=True)
+    performed_on = fields.Datetime(required=True, readonly=True)
+    product_lines = fields.Json(readonly=True, help="The purchase lines as sent to CRM.COM.")
+    amount_total = fields.Monetary(readonly=True, help="Basket total, taxes included.")
+    state = fields.Selection(
+        [
+            ("pending", "To send"),
+            ("sending", "Sending"),
+            ("unknown", "Outcome unknown"),
+            ("posted", "Posted"),
+            ("failed", "Refused"),
+            ("cancelled", "Cancelled"),
+        ],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    crmcom_id = fields.Char(string="CRM.COM purchase ID", readonly=True)
+    crmcom_number = fields.Char(string="CRM.COM purchase number", readonly=True)
+    awarded = fields.Monetary(readonly=True)
+    spend_state = fields.Selection(
+        [("posted", "Posted"), ("unknown", "Outcome unknown"), ("cancelled", "Cancelled")],
+        readonly=True,
+    )
+    spend_crmcom_id = fields.Char(string="CRM.COM spend request ID", readonly=True)
+    spend_number = fields.Char(string="CRM.COM spend request number", readonly=True)
+    requested_spend = fields.Monetary(readonly=True)
+    spent = fields.Monetary(readonly=True, help="What CRM.COM actually spent.")
+    balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
+    attempts = fields.Integer(readonly=True)
+    next_attempt_at = fields.Datetime(readonly=True)
+    last_error = fields.Text(readonly=True)
+
+    _order_uuid_active_uniq = models.UniqueIndex(
+        "(order_uuid) WHERE state != 'cancelled'",
+        "This POS order already has a CRM.COM purchase.",
+    )
+
+    # ------------------------------------------------------------------ building
+
+    @api.model
+    def _product_lines(self, lines):
+        """CRM.COM purchase lines from ``(product, qty, subtotal, subtotal_incl)`` tuples.
+
+        CRM.COM takes line totals after discounts (crmcom-api.md §6.2).
+        """
+        currency = self.env.company.currency_id
+        return [
+            {
+                "product_identifier": {"code": product._crmcom_code()},
+                "quantity": qty,
+                "net_amount": currency.round(subtotal),
+                "vat_amount": currency.round(subtotal_incl - subtotal),
+                "total_amount": currency.round(subtotal_incl),
+            }
+            for product, qty, subtotal, subtotal_incl in lines
+        ]
+
+    def _customer(self):
+        self.ensure_one()
+        return {"rewards_participant_identifier": {"number": self.participant_number}}
+
+    def _client(self):
+        return self.company_id._crmcom_client(related=self)
+
+    # ------------------------------------------------------------------ purchase
+
+    def _submit(self, client=None):
+        """Make sure CRM.COM has this purchase, exactly once. Raise CrmComError if it can't.
+
+        The caller holds the row (lock, or a fresh "sending" state committed before).
+        """
+        self.ensure_one()
+        client = client or self._client()
+        if self.state in ("sending", "unknown"):
+            try:
+                if self._adopt_existing(client):
+                    return
+            except CrmComError as exc:
+                self._failed(exc, "unknown")  # still don't know whether it arrived
+                raise
+        company = self.company_id.sudo()
+        try:
+            data = client.create_purchase(
+                self._customer(),
+                unit=company._crmcom_unit_identifier(),
+                performed_on=self.performed_on,
+                reference_number=self.reference,
+                lines=self.product_lines,
+                external_system=company.crmcom_external_system or None,
+                external_system_reference_number=self.order_uuid,
+                fields=PURCHASE_FIELDS,
+            )
+        except (BusinessRuleError, NotFoundError) as exc:
+            # Refused twice for the same reference: the first one did arrive.
+            if exc.code == "DUPLICATE_REFERENCE_NUMBER" and self._adopt_existing(client):
+                return
+            self._failed(exc, "failed")
+            raise
+        except CrmComError as exc:
+            self._failed(exc, "unknown" if exc.outcome_unknown else "pending")
+            raise
+        self._posted(data)
+
+    def _adopt_existing(self, client):
+        """Look for this purchase in CRM.COM (by reference number); record it if found."""
+        self.ensure_one()
+        since = self.performed_on - timedelta(days=1)
+        for purchase in client.iter_purchases(
+            self._customer(), submitted_after=since, fields=PURCHASE_FIELDS
+        ):
+            if (
+                purchase.get("reference_number") == self.reference
+                and purchase.get("life_cycle_state") == "POSTED"
+            ):
+                self._posted(purchase)
+                return True
+        return False
+
+    def _posted(self, data):
+        self.write(
+            {
+                "state": "posted",
+                "crmcom_id": data.get("id"),
+                "crmcom_number": data.get("number"),
+                "awarded": data.get("total_awarded_amount") or 0.0,
+                "last_error": False,
+                "next_attempt_at": False,
+            }
+        )
+
+    def _failed(self, exc, state):
+        self.ensure_one()
+        values = {"attempts": self.attempts + 1, "last_error": str(exc), "state": state}
+        if state != "failed":
+            delay = min(timedelta(minutes=2**self.attempts), MAX_BACKOFF)
+            values["next_attempt_at"] = fields.Datetime.now() + delay
+        self.write(values)
+
+    # ------------------------------------------------------------------ spend
+
+    def _spend(self, amount, client=None):
+        """Spend ``amount`` of the wallet on this (posted) purchase; return what was spent."""
+        self.ensure_one()
+        client = client or self._client()
+        company = self.company_id.sudo()
+        spends = self.search_count([("order_uuid", "=", self.order_uuid)])
+        try:
+            data = client.create_spend_request(
+                {"number": self.crmcom_number},
+                unit=company._crmcom_unit_identifier(),
+                performed_on=fields.Datetime.now(),
+                amount=amount,
+                customer=self._customer(),
+                external_system=company.crmcom_external_system or None,
+                external_system_reference_number=f"{self.order_uuid}/S{spends}",
+                fields=SPEND_FIELDS,
+            )
+        except CrmComError as exc:
+            if exc.outcome_unknown:
+                # It may have been spent: the basket stays locked until this is cleared up.
+                self.write({"spend_state": "unknown", "requested_spend": amount})
+            raise
+        # Only a front-end reduction lowers the bill (crmcom-api.md §8).
+        spent = data.get("spend_amount") or 0
+        if data.get("reduction_method", "FRONT_END_REDUCTION") != "FRONT_END_REDUCTION":
+            spent = 0
+        self.write(
+            {
+                "spend_state": "posted",
+                "spend_crmcom_id": data.get("id"),
+                "spend_number": data.get("number"),
+                "requested_spend": amount,
+                "spent": self.currency_id.round(float(spent)),
+            }
+        )
+        return self.spent
+
+    def _refresh_balance(self, client=None):
+        """Re-read the wallet for the receipt; a failure only leaves the figure empty."""
+        self.ensure_one()
+        client = client or self._client()
+        try:
+            wallet = client.show_wallet(
+                participant_identifier={"number": self.participant_number}, fields=["balance"]
+            )
+        except CrmComError as exc:
+            _logger.info("CRM.COM balance of %s not refreshed: %s", self.participant_number, exc)
+            return
+        self.balance_after = float(wallet.get("balance") or 0)
+        if self.partner_id:
+            self.partner_id.sudo()._crmcom_set_balance(self.balance_after)
+
+    def _cancel(self, client=None):
+        """Cancel the spend request, then the purchase, in CRM.COM."""
+        client = client or self._client()
+        for purchase in self:
+            if purchase.spend_state == "posted":
+                client.cancel_spend_request({"number": purchase.spend_number})
+                purchase.spend_state = "cancelled"
+            if purchase.state == "posted":
+                client.cancel_purchase({"number": purchase.crmcom_number})
+            purchase.state = "cancelled"
+
+    # ------------------------------------------------------------------ outbox
+
+    def _lock_next_due(self):
+        """The next row to submit, locked, or an empty recordset.
+
+        SKIP LOCKED lets several workers drain the queue at once without ever taking the
+        same row; a row in "sending" is only taken once its worker has clearly died.
+        """
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM crmcom_purchase
+                    WHERE pos_order_id IS NOT NULL
+                      AND (state IN ('pending', 'unknown')
+                           OR (state = 'sending' AND write_date < %(stale)s))
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
+                    ORDER BY id LIMIT 1
+                    FOR UPDATE SKIP LOCKED""",
+                stale=now - STALE_SENDING,
+                now=now,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return self.browse(row[0] if row else [])
+
+    @api.model
+    def _cron_submit(self):
+        """Submit due purchases one at a time, each committed on its own."""
+        cron = self.env["ir.cron"]
+        while purchase := self._lock_next_due():
+            if purchase.state == "pending":
+                # Committed before sending: a crash after this point can't cause a resend.
+                purchase.state = "sending"
+                cron._commit_progress()
+            try:
+                purchase._submit()
+                purchase._refresh_balance()
+            except TransportError as exc:
+                _logger.info("CRM.COM purchase %s not submitted: %s", purchase.reference, exc)
+                cron._commit_progress()
+                return  # CRM.COM is down: the rest waits for the next run
+            except CrmComError as exc:
+                _logger.info("CRM.COM purchase %s not submitted: %s", purchase.reference, exc)
+            if cron._commit_progress(1) <= 0:
+                return
+
+    def action_retry(self):
+        """Back-office retry: due now, whatever the backoff or a refusal said."""
+        self.check_access("read")
+        purchases = self.sudo()  # the outbox is written by the server only
+        # An unknown outcome stays unknown: it is reconciled before anything is resent.
+        purchases.filtered(lambda p: p.state in ("pending", "failed")).write(
+            {"state": "pending", "next_attempt_at": False}
+        )
+        purchases.filtered(lambda p: p.state in ("unknown", "sending")).write(
+            {"next_attempt_at": False}
+        )
+        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()

@@ -1,0 +1,135 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import float_compare
+
+
+class PosOrder(models.Model):
+    _inherit = "pos.order"
+
+    crmcom_purchase_id = fields.Many2one(
+        "crmcom.purchase",
+        string="CRM.COM purchase",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+    )
+    crmcom_participant_number = fields.Char(string="CRM.COM participant", readonly=True, copy=False)
+    crmcom_participant_name = fields.Char(string="CRM.COM customer", readonly=True, copy=False)
+    crmcom_state = fields.Selection(
+        related="crmcom_purchase_id.state", string="CRM.COM award", store=True, index=True
+    )
+    crmcom_awarded = fields.Monetary(related="crmcom_purchase_id.awarded", string="Awarded")
+    crmcom_spent = fields.Monetary(related="crmcom_purchase_id.spent", string="Spent from wallet")
+    crmcom_balance_after = fields.Monetary(
+        related="crmcom_purchase_id.balance_after", string="Wallet balance after"
+    )
+    crmcom_call_log_ids = fields.One2many(
+        "crmcom.call.log", compute="_compute_crmcom_call_log_ids", string="CRM.COM calls"
+    )
+
+    @api.depends("crmcom_purchase_id")
+    def _compute_crmcom_call_log_ids(self):
+        logs = self.env["crmcom.call.log"]
+        for order in self:
+            order.crmcom_call_log_ids = (
+                logs.search(
+                    [
+                        ("res_model", "=", "crmcom.purchase"),
+                        ("res_id", "=", order.crmcom_purchase_id.id),
+                    ]
+                )
+                if order.crmcom_purchase_id
+                else logs
+            )
+
+    @api.model
+    def _process_order(self, order, existing_order):
+        # CRM.COM figures come from the server's own records, never from the browser.
+        for key in [key for key in order if key.startswith("crmcom_")]:
+            del order[key]
+        return super()._process_order(order, existing_order)
+
+    def _process_saved_order(self, draft):
+        if not draft:
+            self._crmcom_check_and_queue()
+        return super()._process_saved_order(draft)
+
+    def _crmcom_spend_lines(self):
+        product = self.config_id.crmcom_discount_product_id
+        return self.lines.filtered(lambda line: product and line.product_id == product)
+
+    def _crmcom_check_and_queue(self):
+        """Check the wallet discount against CRM.COM's spend, then queue the award.
+
+        Nothing here calls CRM.COM: a paid order always goes through, and the cron (woken
+        right away) submits the purchase.
+        """
+        self.ensure_one()
+        purchases = self.env["crmcom.purchase"].sudo()
+        purchase = purchases.search(
+            [("order_uuid", "=", self.uuid), ("state", "!=", "cancelled")], limit=1
+        )
+        spend_lines = self._crmcom_spend_lines()
+        discount = -sum(spend_lines.mapped("price_subtotal_incl"))
+        spent = purchase.spent if purchase.spend_state == "posted" else 0.0
+        currency = self.currency_id
+        if float_compare(discount, spent, precision_rounding=currency.rounding):
+            raise UserError(
+                self.env._(
+                    "Order %(order)s carries a CRM.COM wallet discount of %(discount)s, but "
+                    "CRM.COM spent %(spent)s on it. Cancel the wallet spend and apply it again.",
+                    order=self.pos_reference or self.name,
+                    discount=currency.format(discount),
+                    spent=currency.format(spent),
+                )
+            )
+        partner = self.partner_id.commercial_partner_id
+        number = purchase.participant_number or partner.crmcom_participant_number
+        if not number or not self.config_id.crmcom_enabled or self.amount_total <= 0:
+            return
+        if purchase:
+            if purchase.spend_state == "posted" and float_compare(
+                purchase.amount_total,
+                self.amount_total + discount,
+                precision_rounding=currency.rounding,
+            ):
+                raise UserError(
+                    self.env._(
+                        "Order %(order)s changed after the CRM.COM wallet spend. Cancel the "
+                        "spend and apply it again.",
+                        order=self.pos_reference or self.name,
+                    )
+                )
+        else:
+            purchase = purchases.create(self._crmcom_purchase_values(number))
+        purchase.pos_order_id = self
+        self.write(
+            {
+                "crmcom_purchase_id": purchase.id,
+                "crmcom_participant_number": number,
+                "crmcom_participant_name": partner.name,
+            }
+        )
+        if purchase.state in ("pending", "unknown"):
+            self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
+
+    def _crmcom_purchase_values(self, number):
+        lines = self.lines - self._crmcom_spend_lines()
+        purchases = self.env["crmcom.purchase"]
+        return {
+            "order_uuid": self.uuid,
+            "config_id": self.config_id.id,
+            "partner_id": self.partner_id.commercial_partner_id.id,
+            "participant_number": number,
+            "reference": self.pos_reference or self.name,
+            "performed_on": self.date_order,
+            "amount_total": sum(lines.mapped("price_subtotal_incl")),
+            "product_lines": purchases._product_lines(
+                (line.product_id, line.qty, line.price_subtotal, line.price_subtotal_incl)
+                for line in lines
+            ),
+        }
+
+    def action_crmcom_retry(self):
+        self.crmcom_purchase_id.sudo().action_retry()
+        return True

@@ -1,0 +1,322 @@
+"""The server side of the cashier flow: what the till calls, and what a paid order queues."""
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.point_of_sale.tests.common import TestPoSCommon
+
+from .common import SimulatorMixin, connect_company
+
+JOHN_CARD = "4000123412341234"
+
+
+@tagged("post_install", "-at_install")
+class TestCashierServer(SimulatorMixin, TestPoSCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+        connect_company(cls.company, cls.simulator)
+        cls.config = cls.basic_config
+        cls.config.crmcom_enabled = True
+        cls.spend_product = cls.config.crmcom_discount_product_id
+        cls.desk = cls.create_product("Desk", cls.categ_basic, 30.0)
+        cls.lamp = cls.create_product("Lamp", cls.categ_basic, 10.0)
+        cls.lamp.default_code = "LAMP-1"
+
+    def setUp(self):
+        super().setUp()
+        self.reset_simulator()
+        self.open_new_session()
+
+    # ------------------------------------------------------------------ helpers
+
+    def identify(self, query=JOHN_CARD, mean="card"):
+        return self.config.crmcom_identify(query, mean)
+
+    def john(self):
+        result = self.identify()
+        self.assertTrue(result["ok"], result)
+        return self.env["res.partner"].browse(result["partner_id"])
+
+    def basket(self, partner, products=None, uuid="uuid-0001"):
+        """The dict the till sends; by default one desk (30.00)."""
+        products = products or [(self.desk, 1)]
+        return {
+            "uuid": uuid,
+            "reference": f"Order {uuid}",
+            "partner_id": partner.id,
+            "lines": [
+                {
+                    "product_id": product.id,
+                    "qty": qty,
+                    "price_subtotal": product.lst_price * qty,
+                    "price_subtotal_incl": product.lst_price * qty,
+                }
+                for product, qty in products
+            ],
+        }
+
+    def paid_order(self, partner, uuid, discount=0.0, products=None):
+        lines = [(self.desk, 1)] if products is None else products
+        if discount:
+            lines.append({"product": self.spend_product, "quantity": 1, "price_unit": -discount})
+        data = self.create_ui_order_data(lines, customer=partner, uuid=uuid)
+        if discount:
+            line = data["lines"][-1][2]
+            line.update(
+                price_unit=-discount, price_subtotal=-discount, price_subtotal_incl=-discount
+            )
+            total = sum(line[2]["price_subtotal_incl"] for line in data["lines"])
+            data.update(amount_total=total, amount_paid=total)
+            data["payment_ids"][0][2]["amount"] = total
+        result = self.env["pos.order"].sync_from_ui([data])
+        return self.env["pos.order"].browse(result["pos.order"][0]["id"])
+
+    def run_submit_cron(self):
+        with self.enter_registry_test_mode():
+            self.env.ref(
+                "pos_crmcom_rewards.ir_cron_crmcom_submit_purchases"
+            ).method_direct_trigger()
+        self.env.invalidate_all()
+
+    def crm_purchases(self, state="POSTED"):
+        return [p for p in self.simulator_state()["purchases"] if p["life_cycle_state"] == state]
+
+    def calls(self):
+        return self.env["crmcom.call.log"].search_count([])
+
+    # ------------------------------------------------------------------ identify
+
+    def test_identify_by_card_and_phone_links_one_contact(self):
+        by_card = self.identify()
+        self.assertEqual(by_card["participant_number"], "P0001")
+        self.assertEqual(by_card["name"], "John Doe")
+        self.assertEqual(by_card["balance"], 25.0)
+        by_phone = self.identify("+35799123456", "phone")
+        self.assertEqual(by_phone["partner_id"], by_card["partner_id"])
+        partner = self.env["res.partner"].browse(by_card["partner_id"])
+        self.assertEqual(partner.crmcom_participant_number, "P0001")
+        self.assertEqual(partner.crmcom_balance, 25.0)
+
+    def test_identify_refusals(self):
+        self.assertEqual(self.identify("0000", "card")["error"], "not_found")
+        terminated = self.identify("4000000000000003", "card")
+        self.assertEqual(terminated["error"], "terminated")
+        self.assertIn("P0003", terminated["message"])
+        self.assertFalse(
+            self.env["res.partner"].search([("crmcom_participant_number", "=", "P0003")]),
+            "no contact is made for a terminated participant",
+        )
+
+    def test_identify_with_crmcom_down(self):
+        self.simulator.faults.add("http_500", times=None)
+        result = self.identify()
+        self.assertEqual(result["error"], "unreachable")
+        self.assertIn("Finish the sale", result["message"])
+
+    def test_identify_bad_input_sends_nothing(self):
+        before = self.calls()
+        for query, mean in (
+            ("", "card"),
+            ("   ", "card"),
+            ("x" * 129, "card"),
+            (None, "card"),
+            (42, "card"),
+            ("a\x00b", "card"),
+            (JOHN_CARD, "iris"),
+            ({"$ne": 1}, "card"),
+        ):
+            result = self.identify(query, mean)
+            self.assertEqual(result["error"], "invalid", (query, mean))
+        self.config.crmcom_identify_email = False
+        self.assertEqual(self.identify("john.doe@example.com", "email")["error"], "invalid")
+        self.assertEqual(self.calls(), before)
+
+    # ------------------------------------------------------------------ preview
+
+    def test_preview_figures(self):
+        john = self.john()
+        preview = self.config.crmcom_preview(self.basket(john))
+        self.assertTrue(preview["ok"], preview)
+        self.assertEqual(preview["award"], 1.5)  # 5 % of 30.00
+        self.assertEqual(preview["spendable"], 25.0)  # the wallet, under the 50.00 maximum
+        self.assertEqual(preview["balance"], 25.0)
+        self.assertEqual((preview["min_spend"], preview["max_spend"]), (1.0, 50.0))
+        bigger = self.config.crmcom_preview(self.basket(john, [(self.desk, 1), (self.lamp, 2)]))
+        self.assertEqual(bigger["award"], 2.5)
+        self.assertFalse(self.crm_purchases(), "a preview creates nothing")
+
+    def test_preview_spendable_is_bounded_by_the_order_total(self):
+        self.identify("4000999988887777", "card")  # Maria, 120.50
+        maria = self.env["res.partner"].search([("crmcom_participant_number", "=", "P0002")])
+        preview = self.config.crmcom_preview(self.basket(maria))
+        self.assertEqual(preview["spendable"], 30.0)
+
+    # ------------------------------------------------------------------ spend
+
+    def test_partial_spend_discounts_what_crmcom_spent(self):
+        john = self.john()
+        result = self.config.crmcom_spend(self.basket(john), 30)
+        self.assertTrue(result["ok"], result)
+        # 25.00 in the wallet + 1.50 awarded on this purchase: CRM.COM spends 26.50, not 30.
+        self.assertEqual(result["spent"], 26.5)
+        self.assertEqual(result["requested"], 30.0)
+        self.assertEqual(result["awarded"], 1.5)
+        self.assertEqual(result["balance_after"], 0.0)
+        order = self.paid_order(john, "uuid-0001", discount=26.5)
+        self.assertEqual(order.state, "paid")
+        self.assertEqual(order.amount_total, 3.5)
+        self.assertEqual(order.crmcom_state, "posted")
+        self.assertEqual((order.crmcom_spent, order.crmcom_awarded), (26.5, 1.5))
+        self.assertEqual(order.crmcom_participant_number, "P0001")
+        self.run_submit_cron()
+        self.assertEqual(len(self.crm_purchases()), 1, "the spend's purchase is the award")
+
+    def test_spend_amount_validation_sends_nothing(self):
+        john = self.john()
+        before = self.calls()
+        for amount in (0, -5, "abc", "NaN", float("inf"), 31, 1e12, None, True, [5]):
+            result = self.config.crmcom_spend(self.basket(john), amount)
+            self.assertEqual(result["error"], "amount", amount)
+        self.assertEqual(self.calls(), before)
+
+    def test_spend_refusals_from_crmcom(self):
+        self.identify("4000000000000004", "card")
+        blocked = self.env["res.partner"].search([("crmcom_participant_number", "=", "P0004")])
+        result = self.config.crmcom_spend(self.basket(blocked), 5)
+        self.assertEqual(result.get("error"), "blocked", result)
+        self.identify("4000000000000005", "card")
+        broke = self.env["res.partner"].search([("crmcom_participant_number", "=", "P0005")])
+        # An empty wallet can still spend what this very purchase awards (5 % of 30.00)...
+        result = self.config.crmcom_spend(self.basket(broke, uuid="u2"), 5)
+        self.assertEqual((result["spent"], result["requested"]), (1.5, 5.0))
+        # ...but not the 0.50 a lamp earns: under CRM.COM's 1.00 minimum.
+        result = self.config.crmcom_spend(self.basket(broke, [(self.lamp, 1)], uuid="u3"), 5)
+        self.assertEqual(result["error"], "not_allowed")
+
+    def test_second_spend_on_one_order_is_refused_until_cancelled(self):
+        john = self.john()
+        self.assertTrue(self.config.crmcom_spend(self.basket(john), 5)["ok"])
+        self.assertEqual(self.config.crmcom_spend(self.basket(john), 5)["error"], "locked")
+        self.assertTrue(self.config.crmcom_cancel_spend("uuid-0001")["ok"])
+        self.assertEqual(self.crm_purchases(), [], "cancelled in CRM.COM")
+        wallet = self.simulator_state()["wallets"]
+        self.assertEqual(next(w for w in wallet if w["number"] == "W0001")["balance"], 25.0)
+        again = self.config.crmcom_spend(self.basket(john), 5)
+        self.assertTrue(again["ok"], again)
+        self.assertEqual(len(self.crm_purchases()), 1)
+
+    def test_tampered_discount_is_refused(self):
+        john = self.john()
+        self.config.crmcom_spend(self.basket(john), 10)
+        with self.assertRaisesRegex(UserError, "CRM.COM spent"):
+            self.paid_order(john, "uuid-0001", discount=15)
+        order = self.env["pos.order"].search([("uuid", "=", "uuid-0001")])
+        self.assertNotEqual(order.state, "paid")
+        self.assertFalse(order.crmcom_purchase_id)
+        self.assertEqual(len(self.crm_purchases()), 1, "only the spend's own purchase")
+
+    def test_discount_without_a_spend_is_refused(self):
+        john = self.john()
+        with self.assertRaisesRegex(UserError, "CRM.COM spent"):
+            self.paid_order(john, "uuid-0009", discount=5)
+        self.assertEqual(self.crm_purchases(), [], "nothing was submitted")
+
+    def test_basket_changed_after_the_spend_is_refused(self):
+        john = self.john()
+        self.config.crmcom_spend(self.basket(john), 10)
+        with self.assertRaisesRegex(UserError, "changed after"):
+            self.paid_order(
+                john, "uuid-0001", discount=10, products=[(self.desk, 1), (self.lamp, 1)]
+            )
+
+    def test_browser_cannot_set_crmcom_figures(self):
+        john = self.john()
+        data = self.create_ui_order_data([(self.desk, 1)], customer=john, uuid="uuid-0003")
+        data.update(crmcom_spent=999, crmcom_awarded=999, crmcom_participant_number="P0002")
+        order_id = self.env["pos.order"].sync_from_ui([data])["pos.order"][0]["id"]
+        order = self.env["pos.order"].browse(order_id)
+        self.assertEqual(order.crmcom_participant_number, "P0001")
+        self.assertEqual((order.crmcom_spent, order.crmcom_awarded), (0.0, 0.0))
+
+    # ------------------------------------------------------------------ award (outbox)
+
+    def test_award_without_spend_is_submitted_once(self):
+        john = self.john()
+        order = self.paid_order(john, "uuid-0002")
+        self.assertEqual(order.crmcom_state, "pending")
+        self.assertEqual(self.crm_purchases(), [], "the sale did not wait for CRM.COM")
+        self.run_submit_cron()
+        self.assertEqual(order.crmcom_state, "posted")
+        self.assertEqual(order.crmcom_awarded, 1.5)
+        self.assertEqual(order.crmcom_balance_after, 26.5)
+        # The same order synced again, and the cron run again: still one purchase.
+        self.env["pos.order"].sync_from_ui(
+            [self.create_ui_order_data([(self.desk, 1)], customer=john, uuid="uuid-0002")]
+        )
+        self.run_submit_cron()
+        purchases = self.crm_purchases()
+        self.assertEqual(len(purchases), 1)
+        self.assertEqual(purchases[0]["reference_number"], order.pos_reference or order.name)
+
+    def test_timeout_after_crmcom_processed_is_reconciled_not_resent(self):
+        john = self.john()
+        order = self.paid_order(john, "uuid-0004")
+        self.company.crmcom_timeout = 1
+        self.simulator.faults.add(
+            "timeout_after", method="customer_events/purchases/create", seconds=12
+        )
+        self.run_submit_cron()
+        self.assertEqual(order.crmcom_state, "unknown")
+        self.assertEqual(len(self.crm_purchases()), 1, "CRM.COM did process it")
+        self.simulator.faults.clear()
+        order.crmcom_purchase_id.action_retry()
+        self.run_submit_cron()
+        self.assertEqual(order.crmcom_state, "posted")
+        self.assertEqual(len(self.crm_purchases()), 1, "reconciled, not sent again")
+
+    def test_crmcom_down_during_award(self):
+        john = self.john()
+        self.simulator.faults.add("http_500", times=None)
+        order = self.paid_order(john, "uuid-0005")
+        self.assertEqual(order.state, "paid", "the sale completes")
+        self.run_submit_cron()
+        purchase = order.crmcom_purchase_id
+        self.assertIn(purchase.state, ("pending", "unknown"))
+        self.assertGreater(purchase.next_attempt_at, fields.Datetime.now())
+        self.assertIn("HTTP 500", purchase.last_error)
+        self.simulator.faults.clear()
+        self.run_submit_cron()
+        self.assertNotEqual(purchase.state, "posted", "it waits for its next attempt")
+        purchase.action_retry()
+        self.run_submit_cron()
+        self.assertEqual(purchase.state, "posted")
+        self.assertEqual(len(self.crm_purchases()), 1)
+
+    def test_a_row_being_sent_is_not_taken_by_another_worker(self):
+        john = self.john()
+        order = self.paid_order(john, "uuid-0006")
+        purchases = self.env["crmcom.purchase"]
+        self.assertEqual(purchases._lock_next_due(), order.crmcom_purchase_id)
+        order.crmcom_purchase_id.sudo().state = "sending"
+        self.env.flush_all()
+        self.assertFalse(purchases._lock_next_due(), "a fresh 'sending' row belongs to its worker")
+
+    def test_refused_purchase_is_failed_and_can_be_retried(self):
+        # A contact linked earlier whose membership has ended since.
+        terry = self.env["res.partner"].create(
+            {"name": "Terry Minated", "crmcom_participant_number": "P0003"}
+        )
+        order = self.paid_order(terry, "uuid-0007")
+        self.run_submit_cron()
+        purchase = order.crmcom_purchase_id
+        self.assertEqual(purchase.state, "failed")
+        self.assertIn("PARTICIPANT_TERMINATED", purchase.last_error)
+        to_do = self.env["crmcom.purchase"].search(
+            [("state", "in", ("pending", "sending", "unknown", "failed"))]
+        )
+        self.assertIn(purchase, to_do)
+        order.action_crmcom_retry()
+        self.assertEqual(purchase.state, "pending")
