@@ -9,6 +9,7 @@
 #   REUSE_DB=1      with TEST_DB: skip the install when that database exists
 #                   (quick re-runs while writing tests; implies KEEP_DB=1)
 #   SKIP_LINT=1     do not run tools/lint.sh
+#   SKIP_UNINSTALL=1  skip the install-without-demo and uninstall checks after the tests
 #   PYTEST_ARGS     extra pytest arguments (e.g. "-x -k 'tour and not slow'");
 #                   arguments of this script are passed to pytest as well
 #   ALLOW_SKIPS=1   do not fail the run when tests were skipped
@@ -62,27 +63,32 @@ workers = 0
 max_cron_threads = 0
 CONF
 
+# Run odoo-bin with ARGS; fail on a non-zero exit, on ERROR/CRITICAL lines and on WARNINGs
+# that name this add-on.
+odoo_checked() {
+    local what="$1" logfile rc start=$SECONDS
+    shift
+    logfile="$LOG_DIR/$(tr -c 'a-z0-9\n' '-' <<<"$what" | head -c 60)-$DB.log"
+    log "$what"
+    set +e
+    odoo_bin "$@" 2>&1 | tee "$logfile" |
+        grep -E --line-buffered " (WARNING|ERROR|CRITICAL) |odoo\.modules\.loading: Modules loaded"
+    rc=${PIPESTATUS[0]}
+    set -e
+    log "$what took $((SECONDS - start)) s (log: $logfile)"
+    [[ $rc -eq 0 ]] || die "$what failed (exit $rc), see $logfile"
+    check_odoo_log "$logfile" ||
+        die "$what: the log has ERROR lines or WARNINGs about $ADDON_NAME (above; see $logfile)"
+}
+
 if [[ "${REUSE_DB:-0}" == "1" && -n "${TEST_DB:-}" ]] && db_exists "$DB"; then
     KEEP_DB=1
     log "REUSE_DB=1: reusing database $DB (no install, no install-log check)"
 else
     log "installing $ADDON_NAME with demo data into fresh database $DB"
     drop_db "$DB"
-    install_log="$LOG_DIR/install-$DB.log"
-    start=$SECONDS
-    set +e
-    odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --with-demo --stop-after-init --log-level=info 2>&1 |
-        tee "$install_log" |
-        grep -E --line-buffered " (WARNING|ERROR|CRITICAL) |odoo\.modules\.loading: ([0-9]+ modules loaded|Modules loaded)"
-    install_rc=${PIPESTATUS[0]}
-    set -e
-    log "install took $((SECONDS - start)) s (log: $install_log)"
-    [[ $install_rc -eq 0 ]] || die "installing $ADDON_NAME failed (exit $install_rc), see $install_log"
-    if ! check_odoo_log "$install_log"; then
-        die "the install log has ERROR lines or WARNINGs about $ADDON_NAME (above; full log: $install_log)"
-    fi
-    grep -q "odoo.modules.loading: Modules loaded" "$install_log" ||
-        die "the install log does not show the modules as loaded: $install_log"
+    odoo_checked "install with demo data" -c "$CONF" -d "$DB" -i "$ADDON_NAME" --with-demo \
+        --stop-after-init --log-level=info
 fi
 
 # tools/pytest_fail_on_skip.py is loaded as a plugin (-p): a skipped test fails the run.
@@ -119,3 +125,16 @@ case $rc in
     5) die "pytest collected no tests (exit 5): failing" ;;
     *) die "tests failed (pytest exit $rc)" ;;
 esac
+
+# The add-on must also install without demo data, and uninstall cleanly in both cases.
+if [[ "${SKIP_UNINSTALL:-0}" != "1" && "${REUSE_DB:-0}" != "1" ]]; then
+    odoo_checked "uninstall (demo data)" module uninstall -c "$CONF" -d "$DB" "$ADDON_NAME"
+    DB="${DB}_nodemo"
+    drop_db "$DB"
+    odoo_checked "install without demo data" -c "$CONF" -d "$DB" -i "$ADDON_NAME" \
+        --stop-after-init --log-level=info
+    odoo_checked "uninstall (no demo data)" module uninstall -c "$CONF" -d "$DB" "$ADDON_NAME"
+    drop_db "$DB"
+    DB="${DB%_nodemo}"
+    log "install and uninstall, with and without demo data: clean"
+fi
