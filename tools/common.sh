@@ -158,3 +158,20 @@ check_odoo_log() {
         return 1
     fi
 }
+
+# Write an Odoo configuration file for database DB: write_odoo_conf FILE DB [EXTRA_LINE...]
+write_odoo_conf() {
+    local file="$1" db="$2"
+    shift 2
+    mkdir -p "$(dirname "$file")" "$BUILD_DIR/data"
+    {
+        printf '[options]\n'
+        printf 'addons_path = %s\n' "$ODOO_ADDONS_PATH"
+        printf 'db_name = %s\n' "$db"
+        printf 'db_user = %s\n' "$DB_USER"
+        printf 'dbfilter = ^%s$\n' "$db"
+        printf 'data_dir = %s\n' "$BUILD_DIR/data"
+        printf 'http_interface = 127.0.0.1\n'
+        printf '%s\n' "$@"
+    } >"$file"
+}

@@ -24,13 +24,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cat >"$CONF" <<CONF
-[options]
-addons_path = $ODOO_ADDONS_PATH
-db_name = $DB
-db_user = $DB_USER
-data_dir = $BUILD_DIR/data
-CONF
+write_odoo_conf "$CONF" "$DB"
 
 log "installing $ADDON_NAME into temporary database $DB (no demo data)"
 odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --stop-after-init --log-level=warn

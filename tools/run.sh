@@ -27,17 +27,7 @@ port_busy "$HTTP_PORT" && die "port $HTTP_PORT is in use: set HTTP_PORT=<free po
 
 CONF="$BUILD_DIR/odoo-run.conf"
 mkdir -p "$BUILD_DIR/data" "$BUILD_DIR/logs"
-cat >"$CONF" <<CONF
-[options]
-addons_path = $ODOO_ADDONS_PATH
-db_name = $RUN_DB
-db_user = $DB_USER
-dbfilter = ^$RUN_DB\$
-data_dir = $BUILD_DIR/data
-http_interface = 127.0.0.1
-http_port = $HTTP_PORT
-workers = 0
-CONF
+write_odoo_conf "$CONF" "$RUN_DB" "http_port = $HTTP_PORT" "workers = 0"
 
 SIM_PID=""
 stop_simulator() {

@@ -49,19 +49,8 @@ trap 'exit 130' INT TERM
 # pytest-odoo's --odoo-http overrides http_port with a random free port of its
 # own; this one serves the install run (no server is started by it anyway).
 HTTP_PORT="$(free_port)"
-cat >"$CONF" <<CONF
-[options]
-addons_path = $ODOO_ADDONS_PATH
-db_name = $DB
-db_user = $DB_USER
-dbfilter = ^$DB\$
-data_dir = $BUILD_DIR/data
-screenshots = $BUILD_DIR/screenshots
-http_interface = 127.0.0.1
-http_port = $HTTP_PORT
-workers = 0
-max_cron_threads = 0
-CONF
+write_odoo_conf "$CONF" "$DB" "screenshots = $BUILD_DIR/screenshots" \
+    "http_port = $HTTP_PORT" "workers = 0" "max_cron_threads = 0"
 
 # Run odoo-bin with ARGS; fail on a non-zero exit, on ERROR/CRITICAL lines and on WARNINGs
 # that name this add-on.
@@ -106,7 +95,7 @@ extra_args+=("$@")
 pytest_cmd=(
     "$VENV/bin/python" -m pytest
     -c "$BUILD_DIR/pytest.ini" --rootdir "$BUILD_DIR" --confcutdir "$ADDON_DIR/tests"
-    -p pytest_fail_on_skip -p no:cacheprovider -rs
+    -p pytest_fail_on_skip -p no:cacheprovider -rs --junitxml "$LOG_DIR/pytest-$DB.xml"
     --odoo-config "$CONF" --odoo-database "$DB" --odoo-http
     --odoo-log-level "${ODOO_LOG_LEVEL:-warn}"
     "$ADDON_DIR/tests" "${extra_args[@]}"
@@ -138,3 +127,15 @@ if [[ "${SKIP_UNINSTALL:-0}" != "1" && "${REUSE_DB:-0}" != "1" ]]; then
     DB="${DB%_nodemo}"
     log "install and uninstall, with and without demo data: clean"
 fi
+
+# The test count, last, in the plain form CI reads ("N passed, N failed").
+"$VENV/bin/python" - "$LOG_DIR/pytest-$DB.xml" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+suite = ET.parse(sys.argv[1]).getroot()
+suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+tests, failed = int(suite.get("tests")), int(suite.get("failures")) + int(suite.get("errors"))
+skipped = int(suite.get("skipped"))
+print(f"{tests - failed - skipped} passed, {failed} failed, {skipped} skipped")
+PY
