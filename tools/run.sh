@@ -63,6 +63,19 @@ else
         die "could not create database $RUN_DB"
     fi
 fi
+# This demo talks to nothing but the simulator: no company enrichment through Odoo's IAP
+# service, no weekly "publisher" ping to Odoo's servers.
+psql -X -q -d "$RUN_DB" <<'SQL'
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+                WHERE table_name = 'res_company' AND column_name = 'iap_enrich_auto_done') THEN
+        UPDATE res_company SET iap_enrich_auto_done = TRUE;
+    END IF;
+END $$;
+UPDATE ir_cron SET active = FALSE
+ WHERE id IN (SELECT res_id FROM ir_model_data
+               WHERE module = 'mail' AND name = 'ir_cron_module_update_notification');
+SQL
 
 cat <<INFO
 
