@@ -23,8 +23,12 @@ class PosOrder(models.Model):
     crmcom_balance_after = fields.Monetary(
         related="crmcom_purchase_id.balance_after", string="Wallet balance after"
     )
+    # Administrators only: pos.order is loaded whole into the till, as the cashier.
     crmcom_call_log_ids = fields.One2many(
-        "crmcom.call.log", compute="_compute_crmcom_call_log_ids", string="CRM.COM calls"
+        "crmcom.call.log",
+        compute="_compute_crmcom_call_log_ids",
+        string="CRM.COM calls",
+        groups="base.group_system",
     )
 
     @api.depends("crmcom_purchase_id")

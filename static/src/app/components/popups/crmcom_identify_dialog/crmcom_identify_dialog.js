@@ -1,0 +1,98 @@
+import { Component, onMounted, useRef, useState } from "@odoo/owl";
+import { Dialog } from "@web/core/dialog/dialog";
+import { usePos } from "@point_of_sale/app/hooks/pos_hook";
+import { _t } from "@web/core/l10n/translation";
+
+/**
+ * Find a CRM.COM Rewards customer by one of the means this till offers (the lookup is always
+ * made by the server, so customers the till never loaded are found), show who it is, and on
+ * confirmation give the result (`crmcom_identify`'s reply) to `getPayload`.
+ */
+export class CrmComIdentifyDialog extends Component {
+    static template = "pos_crmcom_rewards.CrmComIdentifyDialog";
+    static components = { Dialog };
+    static props = {
+        getPayload: Function,
+        close: Function,
+        startingValue: { type: String, optional: true },
+    };
+
+    setup() {
+        this.pos = usePos();
+        this.means = this.pos.getCrmComMeans();
+        this.state = useState({
+            query: this.props.startingValue || "",
+            mean: this.means[0]?.key,
+            loading: false,
+            result: null,
+            error: null,
+        });
+        this.inputRef = useRef("input");
+        onMounted(() => this.inputRef.el?.focus());
+    }
+
+    get placeholder() {
+        return (
+            {
+                card: _t("Scan or type the card number"),
+                phone: _t("Phone number, e.g. +35799123456"),
+                email: _t("E-mail address"),
+                number: _t("CRM.COM participant number"),
+            }[this.state.mean] || ""
+        );
+    }
+
+    get errorTitle() {
+        return this.state.error ? this.pos.crmcomErrorTitle(this.state.error) : "";
+    }
+
+    selectMean(key) {
+        this.state.mean = key;
+        this.state.result = null;
+        this.state.error = null;
+        this.inputRef.el?.focus();
+    }
+
+    onInput() {
+        this.state.result = null;
+        this.state.error = null;
+    }
+
+    async onKeydown(ev) {
+        if (ev.key === "Enter") {
+            ev.preventDefault();
+            if (this.state.result) {
+                this.confirm();
+            } else {
+                await this.search();
+            }
+        }
+    }
+
+    async search() {
+        if (this.state.loading || this.pos.crmcomIsDown) {
+            return;
+        }
+        this.state.loading = true;
+        this.state.result = null;
+        this.state.error = null;
+        try {
+            const result = await this.pos.crmcomIdentify(this.state.query, this.state.mean);
+            if (result.ok) {
+                this.state.result = result;
+            } else {
+                this.state.error = result;
+            }
+        } finally {
+            this.state.loading = false;
+        }
+    }
+
+    confirm() {
+        if (!this.state.result) {
+            return;
+        }
+        this.props.getPayload(this.state.result);
+        this.props.close();
+    }
+}

@@ -1,0 +1,533 @@
+import { PosStore } from "@point_of_sale/app/services/pos_store";
+import { NumberPopup } from "@point_of_sale/app/components/popups/number_popup/number_popup";
+import { ask, makeAwaitable } from "@point_of_sale/app/utils/make_awaitable_dialog";
+import { AlertDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
+import { ConnectionLostError } from "@web/core/network/rpc";
+import { _t } from "@web/core/l10n/translation";
+import { patch } from "@web/core/utils/patch";
+import { localization } from "@web/core/l10n/localization";
+import { parseFloat } from "@web/views/fields/parsers";
+
+/** How long identification and spending stay off after CRM.COM could not be reached. */
+export const CRMCOM_OUTAGE_MS = 60 * 1000;
+/** Quiet time after the last basket change before the preview is asked for. */
+export const CRMCOM_PREVIEW_DELAY_MS = 400;
+
+const previewTimers = new Map();
+let previewSequence = 0;
+
+patch(PosStore.prototype, {
+    async setup() {
+        this.crmcomOutage = { until: 0, message: "" };
+        this._crmcomOutageTimer = null;
+        await super.setup(...arguments);
+    },
+
+    // ------------------------------------------------------------------ state
+
+    get crmcomEnabled() {
+        return Boolean(this.config?.crmcom_enabled);
+    },
+    /** The identification means this till offers, in the order the dialog shows them. */
+    getCrmComMeans() {
+        const config = this.config;
+        return [
+            { key: "card", label: _t("Card number"), enabled: config.crmcom_identify_card },
+            { key: "phone", label: _t("Phone"), enabled: config.crmcom_identify_phone },
+            { key: "email", label: _t("E-mail"), enabled: config.crmcom_identify_email },
+            {
+                key: "number",
+                label: _t("Participant number"),
+                enabled: config.crmcom_identify_number,
+            },
+        ].filter((mean) => mean.enabled);
+    },
+    /** True while CRM.COM is considered down (identification and spending are off). */
+    get crmcomIsDown() {
+        return this.crmcomOutage.until > 0;
+    },
+    _crmcomSetOutage(message) {
+        this.crmcomOutage.until = Date.now() + CRMCOM_OUTAGE_MS;
+        this.crmcomOutage.message = message;
+        clearTimeout(this._crmcomOutageTimer);
+        this._crmcomOutageTimer = setTimeout(() => this._crmcomClearOutage(), CRMCOM_OUTAGE_MS);
+    },
+    _crmcomClearOutage() {
+        clearTimeout(this._crmcomOutageTimer);
+        this._crmcomOutageTimer = null;
+        this.crmcomOutage.until = 0;
+        this.crmcomOutage.message = "";
+    },
+    _crmcomOutageResult() {
+        return {
+            ok: false,
+            error: "unreachable",
+            message:
+                this.crmcomOutage.message ||
+                _t("CRM.COM cannot be reached right now. Finish the sale without rewards."),
+        };
+    },
+
+    // ------------------------------------------------------------------ server calls
+
+    /**
+     * Call a CRM.COM method of pos.config. Never throws: every failure is a
+     * `{ok: false, error, message}` the cashier can be shown.
+     */
+    async crmcomCall(method, ...args) {
+        let result;
+        try {
+            result = await this.data.call("pos.config", method, [[this.config.id], ...args]);
+        } catch (error) {
+            if (error instanceof ConnectionLostError) {
+                return {
+                    ok: false,
+                    error: "offline",
+                    message: _t(
+                        "The till is offline: CRM.COM Rewards are not available until it is back online."
+                    ),
+                };
+            }
+            return {
+                ok: false,
+                error: "server",
+                message: error?.data?.message || error?.message || String(error),
+            };
+        }
+        if (!result || typeof result !== "object") {
+            return { ok: false, error: "server", message: _t("Unexpected reply from the server.") };
+        }
+        if (result.ok) {
+            if (this.crmcomIsDown) {
+                this._crmcomClearOutage();
+            }
+        } else if (result.error === "unreachable") {
+            this._crmcomSetOutage(result.message);
+        }
+        return result;
+    },
+    crmcomErrorTitle(result) {
+        return (
+            {
+                not_found: _t("Customer not found"),
+                terminated: _t("Membership ended"),
+                blocked: _t("Spending blocked"),
+                amount: _t("Amount refused"),
+                not_allowed: _t("Nothing can be spent"),
+                unreachable: _t("CRM.COM unavailable"),
+                offline: _t("Offline"),
+                locked: _t("Wallet already spent"),
+                disabled: _t("CRM.COM Rewards disabled"),
+            }[result.error] || _t("CRM.COM Rewards")
+        );
+    },
+    crmcomShowError(result) {
+        this.dialog.add(AlertDialog, {
+            title: this.crmcomErrorTitle(result),
+            body: result.message || _t("CRM.COM Rewards could not do that."),
+        });
+    },
+
+    // ------------------------------------------------------------------ identify
+
+    async crmcomIdentify(query, mean) {
+        if (this.crmcomIsDown) {
+            return this._crmcomOutageResult();
+        }
+        query = (query || "").trim();
+        if (!query) {
+            return {
+                ok: false,
+                error: "invalid",
+                message: _t("Scan or type how to find the customer."),
+            };
+        }
+        return await this.crmcomCall("crmcom_identify", query, mean);
+    },
+    /** Make the identified participant the customer of `order`. */
+    async crmcomSetCustomer(result, order = this.getOrder()) {
+        // Always read it again: it may be new, or its balance may have changed.
+        await this.data.read("res.partner", [result.partner_id]);
+        const partner = this.models["res.partner"].get(result.partner_id);
+        if (!partner || !order) {
+            return false;
+        }
+        if (order.getPartner()?.id !== partner.id) {
+            if (!(await this.crmcomConfirmUnlock(order))) {
+                return false;
+            }
+            this.setPartnerToCurrentOrder(partner);
+        }
+        order.uiState.crmcomPreview = null;
+        return partner;
+    },
+    /** A card scanned on the product screen: identify and set the customer at once. */
+    async crmcomIdentifyScannedCard(code) {
+        const result = await this.crmcomIdentify(code, "card");
+        if (!result.ok) {
+            if (result.error === "unreachable" || result.error === "offline") {
+                // Unknown as a product, and CRM.COM cannot say whether it is a card.
+                this.notification.add(result.message, {
+                    type: "warning",
+                    title: _t("CRM.COM unavailable: cards cannot be checked"),
+                });
+            } else if (result.error !== "not_found") {
+                this.crmcomShowError(result);
+            }
+            return result;
+        }
+        const partner = await this.crmcomSetCustomer(result);
+        if (partner) {
+            this.notification.add(
+                _t("%(name)s (%(number)s), wallet %(balance)s", {
+                    name: result.name,
+                    number: result.participant_number,
+                    balance: this.env.utils.formatCurrency(result.balance),
+                }),
+                { type: "success", title: _t("CRM.COM customer identified") }
+            );
+        }
+        return result;
+    },
+
+    // ------------------------------------------------------------------ preview
+
+    /** The preview of `order`, asked for once the basket has been quiet for a moment. */
+    crmcomSchedulePreview(order) {
+        if (!order || order.finalized || !this.crmcomEnabled) {
+            return;
+        }
+        clearTimeout(previewTimers.get(order.uuid));
+        const state = this._crmcomPreviewState(order);
+        const key = order.getCrmComBasketKey();
+        if (state.key !== key && state.data) {
+            state.status = "pending"; // shown as not up to date until the reply comes
+        }
+        previewTimers.set(
+            order.uuid,
+            setTimeout(() => {
+                previewTimers.delete(order.uuid);
+                this.crmcomRefreshPreview(order);
+            }, CRMCOM_PREVIEW_DELAY_MS)
+        );
+    },
+    _crmcomPreviewState(order) {
+        if (!order.uiState.crmcomPreview) {
+            order.uiState.crmcomPreview = {
+                key: null,
+                status: "idle",
+                data: null,
+                dataKey: null,
+                message: "",
+            };
+        }
+        return order.uiState.crmcomPreview;
+    },
+    /** Ask CRM.COM for the preview now; resolves with the reply (also kept on the order). */
+    async crmcomRefreshPreview(order) {
+        const state = this._crmcomPreviewState(order);
+        const key = order.getCrmComBasketKey();
+        if (
+            !order.getCrmComParticipant() ||
+            !order.getCrmComBasketLines().length ||
+            order.getCrmComBasketTotal() <= 0
+        ) {
+            Object.assign(state, { key, status: "idle", message: "" });
+            return { ok: false, error: "invalid", message: "" };
+        }
+        if (this.crmcomIsDown) {
+            Object.assign(state, { key, status: "error", message: this.crmcomOutage.message });
+            return this._crmcomOutageResult();
+        }
+        const sequence = ++previewSequence;
+        state.sequence = sequence;
+        Object.assign(state, { key, status: "loading" });
+        const result = await this.crmcomCall("crmcom_preview", order.getCrmComPayload());
+        if (state.sequence !== sequence) {
+            return result; // a newer request is on its way
+        }
+        if (result.ok) {
+            Object.assign(state, {
+                status: order.getCrmComBasketKey() === key ? "ok" : "pending",
+                data: result,
+                dataKey: key,
+                message: "",
+            });
+        } else {
+            Object.assign(state, { status: "error", message: result.message });
+        }
+        return result;
+    },
+    /** The preview for the basket as it is now: the one held if current, else a new one. */
+    async crmcomCurrentPreview(order) {
+        const state = this._crmcomPreviewState(order);
+        if (state.status === "ok" && state.data && state.dataKey === order.getCrmComBasketKey()) {
+            return state.data;
+        }
+        clearTimeout(previewTimers.get(order.uuid));
+        return await this.crmcomRefreshPreview(order);
+    },
+
+    // ------------------------------------------------------------------ spend
+
+    /** Why `raw` cannot be spent, or "" when it can. Checked before anything is sent. */
+    crmcomCheckAmount(raw, { min, max }) {
+        const fmt = (amount) => this.env.utils.formatCurrency(amount);
+        let amount;
+        try {
+            amount = typeof raw === "number" ? raw : parseFloat(String(raw ?? "").trim());
+        } catch {
+            amount = NaN;
+        }
+        if (raw === "" || raw === null || raw === undefined) {
+            return _t("Enter the amount to spend.");
+        }
+        if (!Number.isFinite(amount)) {
+            return _t("“%s” is not an amount.", raw);
+        }
+        if (amount <= 0) {
+            return _t("The amount must be more than zero.");
+        }
+        if (min && amount < min - 1e-9) {
+            return _t("At least %(min)s must be spent at a time.", { min: fmt(min) });
+        }
+        if (amount > max + 1e-9) {
+            return _t("At most %(max)s can be spent on this order.", { max: fmt(max) });
+        }
+        return "";
+    },
+    /** "Spend wallet": ask how much, have CRM.COM spend it, add the discount lines. */
+    async crmcomSpendWallet(order = this.getOrder()) {
+        if (!order || !this.crmcomEnabled) {
+            return false;
+        }
+        if (this.crmcomIsDown) {
+            this.crmcomShowError(this._crmcomOutageResult());
+            return false;
+        }
+        const participant = order.getCrmComParticipant();
+        if (!participant) {
+            this.dialog.add(AlertDialog, {
+                title: _t("No CRM.COM customer"),
+                body: _t("Identify the CRM.COM Rewards customer first (Rewards button)."),
+            });
+            return false;
+        }
+        if (order.hasCrmComSpend()) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Wallet already spent"),
+                body: _t(
+                    "%(amount)s of the wallet is already spent on this order. Change the order to cancel that spend first.",
+                    { amount: this.env.utils.formatCurrency(order.getCrmComSpentAmount()) }
+                ),
+            });
+            return false;
+        }
+        const total = order.getCrmComBasketTotal();
+        if (total <= 0) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Nothing to pay"),
+                body: _t("Add products to the order before spending the wallet."),
+            });
+            return false;
+        }
+        const preview = await this.crmcomCurrentPreview(order);
+        if (!preview.ok) {
+            this.crmcomShowError(preview);
+            return false;
+        }
+        const spendable = Math.min(preview.spendable || 0, total);
+        if (!preview.allow_spending || spendable <= 0) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Nothing can be spent"),
+                body: _t(
+                    "CRM.COM allows no spending on this order (wallet balance %(balance)s).",
+                    { balance: this.env.utils.formatCurrency(preview.balance || 0) }
+                ),
+            });
+            return false;
+        }
+        const bounds = {
+            min: preview.min_spend || 0,
+            max: Math.min(
+                preview.max_spend === null || preview.max_spend === undefined
+                    ? Infinity
+                    : preview.max_spend,
+                total
+            ),
+        };
+        const fmt = (amount) => this.env.utils.formatCurrency(amount);
+        const raw = await makeAwaitable(this.dialog, NumberPopup, {
+            title: _t("Spend from the wallet"),
+            subtitle: _t("%(name)s: balance %(balance)s, up to %(spendable)s on this order", {
+                name: participant.name,
+                balance: fmt(preview.balance || 0),
+                spendable: fmt(spendable),
+            }),
+            startingValue: String(this.currency.round(spendable)).replace(
+                ".",
+                localization.decimalPoint
+            ),
+            confirmButtonLabel: _t("Spend"),
+            isValid: (buffer) => !this.crmcomCheckAmount(buffer, bounds),
+            feedback: (buffer) => this.crmcomCheckAmount(buffer, bounds),
+        });
+        if (raw === undefined || raw === null) {
+            return false;
+        }
+        const problem = this.crmcomCheckAmount(raw, bounds);
+        if (problem) {
+            this.dialog.add(AlertDialog, { title: _t("Amount refused"), body: problem });
+            return false;
+        }
+        const amount = this.currency.round(typeof raw === "number" ? raw : parseFloat(raw));
+        let result;
+        this.env.services.ui.block();
+        try {
+            result = await this.crmcomCall("crmcom_spend", order.getCrmComPayload(), amount);
+        } finally {
+            this.env.services.ui.unblock();
+        }
+        if (!result.ok) {
+            this.crmcomShowError(result);
+            return false;
+        }
+        const spent = this.currency.round(result.spent || 0);
+        if (spent > 0) {
+            order.applyCrmComDiscount(spent);
+        }
+        order.uiState.crmcomSpend = { ...result, spent };
+        Object.assign(order, {
+            crmcom_participant_number: participant.crmcom_participant_number,
+            crmcom_participant_name: participant.name,
+            crmcom_state: "posted",
+            crmcom_awarded: result.awarded || 0,
+            crmcom_spent: spent,
+            crmcom_balance_after: result.balance_after || 0,
+        });
+        participant.crmcom_balance = result.balance_after || 0;
+        if (spent < amount) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Less was spent than asked"),
+                body: _t(
+                    "CRM.COM spent %(spent)s of the %(requested)s asked for: the discount is %(spent)s.",
+                    { spent: fmt(spent), requested: fmt(amount) }
+                ),
+            });
+        } else {
+            this.notification.add(_t("%s spent from the wallet.", fmt(spent)), {
+                type: "success",
+            });
+        }
+        return true;
+    },
+    /**
+     * The basket is locked while a wallet spend is on it. Before a change, ask the cashier to
+     * cancel the spend; resolves true when the order may be changed.
+     */
+    async crmcomConfirmUnlock(order = this.getOrder()) {
+        if (!order || !order.hasCrmComSpend()) {
+            return true;
+        }
+        const confirmed = await ask(this.dialog, {
+            title: _t("Cancel the wallet spend?"),
+            body: _t(
+                "%(amount)s of the CRM.COM wallet is spent on this order. Changing the order cancels that spend; spend again afterwards if the customer wishes.",
+                { amount: this.env.utils.formatCurrency(order.getCrmComSpentAmount()) }
+            ),
+            confirmLabel: _t("Cancel the spend"),
+            cancelLabel: _t("Keep the order as it is"),
+        });
+        if (!confirmed) {
+            return false;
+        }
+        return await this.crmcomCancelSpend(order);
+    },
+    async crmcomCancelSpend(order) {
+        let result;
+        this.env.services.ui.block();
+        try {
+            result = await this.crmcomCall("crmcom_cancel_spend", order.uuid);
+        } finally {
+            this.env.services.ui.unblock();
+        }
+        if (!result.ok) {
+            this.dialog.add(AlertDialog, {
+                title: _t("The spend could not be cancelled"),
+                body: _t("%s\nThe order keeps its wallet discount; try again later.", result.message),
+            });
+            return false;
+        }
+        order.removeCrmComDiscount();
+        const participant = order.getCrmComParticipant();
+        if (participant) {
+            participant.crmcom_balance = order.uiState.crmcomPreview?.data?.balance ?? participant.crmcom_balance;
+        }
+        this.notification.add(_t("The wallet spend was cancelled."), { type: "info" });
+        return true;
+    },
+
+    // ------------------------------------------------------------------ the lock
+
+    async addLineToCurrentOrder(vals, opts = {}, configure = true) {
+        const order = this.getOrder();
+        if (!(await this.crmcomConfirmUnlock(order))) {
+            return;
+        }
+        const quantities = new Map((order?.lines || []).map((l) => [l.uuid, l.qty]));
+        const line = await super.addLineToCurrentOrder(...arguments);
+        if (line && order?.hasCrmComSpend() && !order.isCrmComDiscountLine(line)) {
+            // The wallet was spent while this product was being chosen (e.g. in the product
+            // configurator): adding it now would change the basket CRM.COM spent on.
+            if (quantities.has(line.uuid)) {
+                line.setQuantity(quantities.get(line.uuid)); // it was merged into a line
+            } else {
+                order.removeOrderline(line);
+            }
+            this.dialog.add(AlertDialog, {
+                title: _t("Product not added"),
+                body: _t(
+                    "The wallet was spent on this order meanwhile. Change the order again to cancel that spend first."
+                ),
+            });
+            return;
+        }
+        return line;
+    },
+    async selectPartner(currentOrder = this.getOrder()) {
+        if (!(await this.crmcomConfirmUnlock(currentOrder))) {
+            return currentOrder?.getPartner() || false;
+        }
+        return await super.selectPartner(...arguments);
+    },
+    setPartnerToCurrentOrder(partner) {
+        const order = this.getOrder();
+        if (order?.hasCrmComSpend() && order.getPartner()?.id !== partner?.id) {
+            // Every way of changing the customer asks first (crmcomConfirmUnlock); this is the
+            // safety net for any other.
+            this.notification.add(_t("Cancel the wallet spend before changing the customer."), {
+                type: "warning",
+            });
+            return;
+        }
+        return super.setPartnerToCurrentOrder(...arguments);
+    },
+    async selectPricelist(pricelist) {
+        if (!(await this.crmcomConfirmUnlock(this.getOrder()))) {
+            return;
+        }
+        return await super.selectPricelist(...arguments);
+    },
+    async setDiscountFromUI(line, val) {
+        if (!(await this.crmcomConfirmUnlock(line?.order_id || this.getOrder()))) {
+            return;
+        }
+        return await super.setDiscountFromUI(...arguments);
+    },
+    async onDeleteOrder(order) {
+        if (order?.hasCrmComSpend() && !(await this.crmcomConfirmUnlock(order))) {
+            return false;
+        }
+        return await super.onDeleteOrder(...arguments);
+    },
+});

@@ -1,0 +1,177 @@
+import * as Chrome from "@point_of_sale/../tests/pos/tours/utils/chrome_util";
+import * as Dialog from "@point_of_sale/../tests/generic_helpers/dialog_util";
+import * as ProductScreen from "@point_of_sale/../tests/pos/tours/utils/product_screen_util";
+import * as PaymentScreen from "@point_of_sale/../tests/pos/tours/utils/payment_screen_util";
+import * as ReceiptScreen from "@point_of_sale/../tests/pos/tours/utils/receipt_screen_util";
+import { scan_barcode } from "@point_of_sale/../tests/generic_helpers/utils";
+import * as CrmCom from "@pos_crmcom_rewards/../tests/tours/utils/crmcom_util";
+import { registry } from "@web/core/registry";
+
+// Products made by the test: "CRM Shirt" 25.00 + 10 % tax (27.50), "CRM Book" 20.00 untaxed.
+
+registry.category("web_tour.tours").add("CrmComIdentifyTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.isShown(),
+            // Not found, then terminated: the dialog says why, nobody is set.
+            CrmCom.clickRewards(),
+            CrmCom.identify("card", "4000999999999999"),
+            CrmCom.errorIs("Customer not found"),
+            CrmCom.identify("card", "4000000000000003"),
+            CrmCom.errorIs("Membership ended"),
+            CrmCom.discardDialog(),
+            // Found by typed phone; the dialog shows who it is before it is set.
+            CrmCom.clickRewards(),
+            CrmCom.identify("phone", "+35799123456"),
+            CrmCom.resultIs("John Doe", "P0001", "25.00"),
+            CrmCom.confirmCustomer(),
+            ProductScreen.customerIs("John Doe"),
+            // The preview follows the basket.
+            ProductScreen.clickDisplayedProduct("CRM Shirt"),
+            CrmCom.previewIs({ name: "John Doe", balance: "25.00", award: "1.38", spendable: "25.00" }),
+            ProductScreen.clickDisplayedProduct("CRM Book"),
+            // CRM.COM answers slowly (the test adds latency): the old figure stays, marked.
+            CrmCom.previewIsStale("1.38"),
+            CrmCom.previewIs({ balance: "25.00", award: "2.38", spendable: "25.00" }),
+            ProductScreen.totalAmountIs("47.50"),
+            // Another customer on the same basket: spending blocked, nothing spendable.
+            CrmCom.clickRewards(),
+            CrmCom.identify("card", "4000000000000004"),
+            CrmCom.resultIs("Blocky Spender", "P0004", "40.00"),
+            CrmCom.confirmCustomer(),
+            ProductScreen.customerIs("Blocky Spender"),
+            CrmCom.previewIs({ name: "Blocky Spender", balance: "40.00", spendable: "0.00" }),
+            CrmCom.clickSpend(),
+            Dialog.is({ title: "Nothing can be spent" }),
+            Dialog.confirm(),
+            CrmCom.discountLinesTotal(0, 0),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("CrmComOutageTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.isShown(),
+            CrmCom.clickRewards(),
+            CrmCom.identify("card", "4000123412341234"),
+            CrmCom.errorIs("CRM.COM unavailable"),
+            {
+                content: "identification is off while CRM.COM is down",
+                trigger: ".modal .o_crmcom_outage:contains('cannot be reached')",
+            },
+            {
+                content: "search disabled",
+                trigger: ".modal .o_crmcom_search:disabled",
+            },
+            CrmCom.discardDialog(),
+            CrmCom.clickRewards(),
+            Dialog.is({ title: "CRM.COM unavailable" }),
+            Dialog.confirm(),
+            // The sale itself goes on.
+            ProductScreen.clickDisplayedProduct("CRM Book"),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.clickPaymentMethod("Bank"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
+            ReceiptScreen.receiptAmountTotalIs("20.00"),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("CrmComScanAwardTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.isShown(),
+            // A loyalty card scanned on the product screen identifies at once.
+            scan_barcode("4000123412341234"),
+            ProductScreen.customerIs("John Doe"),
+            ProductScreen.clickDisplayedProduct("CRM Book"),
+            CrmCom.previewIs({ balance: "25.00", award: "1.00", spendable: "20.00" }),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.clickPaymentMethod("Bank"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
+            CrmCom.receiptHas(".o_crmcom_receipt_name", "John Doe"),
+            CrmCom.receiptHas(".o_crmcom_receipt_number", "P0001"),
+            CrmCom.receiptHas(".o_crmcom_receipt_awarded", "pending"),
+            CrmCom.receiptHas(".o_crmcom_receipt_balance", "pending"),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("CrmComSpendTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.isShown(),
+            CrmCom.clickRewards(),
+            CrmCom.identify("card", "4000123412341234"),
+            CrmCom.resultIs("John Doe", "P0001", "25.00"),
+            CrmCom.confirmCustomer(),
+            ProductScreen.clickDisplayedProduct("CRM Shirt"),
+            ProductScreen.clickDisplayedProduct("CRM Book"),
+            CrmCom.previewIs({ award: "2.38", spendable: "25.00" }),
+
+            // Amounts are checked before anything is sent.
+            CrmCom.clickSpend(),
+            CrmCom.amountPopupIs("25"),
+            CrmCom.typeAmount("0"),
+            CrmCom.amountRefused("The amount must be more than zero."),
+            CrmCom.typeAmount("<"),
+            CrmCom.typeAmount("100"),
+            CrmCom.amountRefused("can be spent on this order"),
+            CrmCom.typeAmount("<<<"),
+            CrmCom.typeAmount("0.5"),
+            CrmCom.amountRefused("must be spent at a time"),
+            CrmCom.typeAmount("<<<"),
+            CrmCom.typeAmount("5"),
+            CrmCom.confirmAmount(),
+            CrmCom.spentIs("5.00"),
+            CrmCom.discountLinesTotal(5, 2),
+            ProductScreen.totalAmountIs("42.50"),
+
+            // The basket is locked: a change asks to cancel the spend first.
+            ProductScreen.clickDisplayedProduct("CRM Book"),
+            Dialog.is({ title: "Cancel the wallet spend?" }),
+            {
+                content: "keep the order",
+                trigger: ".modal .modal-footer button:contains('Keep the order as it is')",
+                run: "click",
+            },
+            ProductScreen.totalAmountIs("42.50"),
+            ProductScreen.clickDisplayedProduct("CRM Book"),
+            Dialog.confirm("Cancel the spend"),
+            CrmCom.discountLinesTotal(0, 0),
+            ProductScreen.totalAmountIs("67.50"),
+            ProductScreen.clickNumpad("1"),
+            ProductScreen.totalAmountIs("47.50"),
+
+            // Asked 30.00, John has 25.00 + 2.38 earned on this basket: 27.38 is spent.
+            CrmCom.previewIs({ award: "2.38", spendable: "25.00" }),
+            CrmCom.clickSpend(),
+            CrmCom.amountPopupIs("25"),
+            CrmCom.typeAmount("30"),
+            CrmCom.confirmAmount(),
+            Dialog.is({ title: "Less was spent than asked" }),
+            Dialog.confirm(),
+            CrmCom.spentIs("27.38"),
+            CrmCom.discountLinesTotal(27.38, 2),
+            ProductScreen.totalAmountIs("20.12"),
+
+            ProductScreen.clickPayButton(),
+            PaymentScreen.totalIs("20.12"),
+            PaymentScreen.clickPaymentMethod("Bank"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
+            ReceiptScreen.receiptAmountTotalIs("20.12"),
+            CrmCom.receiptHas(".o_crmcom_receipt_name", "John Doe"),
+            CrmCom.receiptHas(".o_crmcom_receipt_awarded", "2.38"),
+            CrmCom.receiptHas(".o_crmcom_receipt_spent", "27.38"),
+            CrmCom.receiptHas(".o_crmcom_receipt_balance", "0.00"),
+        ].flat(),
+});

@@ -1,0 +1,178 @@
+/* Tour steps for the CRM.COM Rewards cashier flow. */
+import * as Numpad from "@point_of_sale/../tests/generic_helpers/numpad_util";
+
+const dialog = ".modal:not(.o_inactive_modal)";
+
+export function clickRewards() {
+    return {
+        content: "open the CRM.COM Rewards dialog",
+        trigger: ".product-screen .o_crmcom_rewards_button",
+        run: "click",
+    };
+}
+export function identify(mean, query) {
+    return [
+        {
+            content: `identify by ${mean}`,
+            trigger: `${dialog} .o_crmcom_mean[data-mean="${mean}"]`,
+            run: "click",
+        },
+        {
+            content: `type '${query}'`,
+            trigger: `${dialog} input.o_crmcom_query`,
+            run: `edit ${query}`,
+        },
+        {
+            content: "search",
+            trigger: `${dialog} .o_crmcom_search:enabled`,
+            run: "click",
+        },
+    ];
+}
+export function resultIs(name, number, balance) {
+    return [
+        {
+            content: `found ${name}`,
+            trigger: `${dialog} .o_crmcom_identify_result .o_crmcom_result_name:contains("${name}")`,
+        },
+        {
+            content: `participant ${number}`,
+            trigger: `${dialog} .o_crmcom_result_number:contains("${number}")`,
+        },
+        {
+            content: `wallet ${balance}`,
+            trigger: `${dialog} .o_crmcom_result_balance:contains("${balance}")`,
+        },
+    ];
+}
+export function confirmCustomer() {
+    return {
+        content: "set as customer",
+        trigger: `${dialog} .o_crmcom_confirm:enabled`,
+        run: "click",
+    };
+}
+export function errorIs(title, message = "") {
+    return {
+        content: `error '${title}' shown`,
+        trigger: `${dialog} .o_crmcom_identify_error:contains("${title}")${
+            message ? `:contains("${message}")` : ""
+        }`,
+    };
+}
+export function discardDialog() {
+    return {
+        content: "discard the dialog",
+        trigger: `${dialog} .modal-footer button:contains("Discard")`,
+        run: "click",
+    };
+}
+export function previewIs({ name, balance, award, spendable }) {
+    const base = ".product-screen .o_crmcom_summary[data-status='ok']";
+    const steps = [];
+    if (name) {
+        steps.push({
+            content: `preview for ${name}`,
+            trigger: `${base} .o_crmcom_summary_name:contains("${name}")`,
+        });
+    }
+    if (balance) {
+        steps.push({
+            content: `wallet ${balance}`,
+            trigger: `${base} .o_crmcom_balance .value:not(.o_crmcom_stale):contains("${balance}")`,
+        });
+    }
+    if (award) {
+        steps.push({
+            content: `earns ${award}`,
+            trigger: `${base} .o_crmcom_award .value:not(.o_crmcom_stale):contains("${award}")`,
+        });
+    }
+    if (spendable) {
+        steps.push({
+            content: `can spend ${spendable}`,
+            trigger: `${base} .o_crmcom_spendable .value:not(.o_crmcom_stale):contains("${spendable}")`,
+        });
+    }
+    return steps;
+}
+export function previewIsStale(award) {
+    return [
+        {
+            content: `the award ${award} is shown as not up to date`,
+            trigger: `.product-screen .o_crmcom_summary .o_crmcom_award .value.o_crmcom_stale:contains("${award}")`,
+        },
+        {
+            content: "the summary says it is updating",
+            trigger: ".product-screen .o_crmcom_summary .o_crmcom_summary_status:contains('updating')",
+        },
+    ];
+}
+export function spentIs(amount) {
+    return {
+        content: `spent ${amount} shown`,
+        trigger: `.product-screen .o_crmcom_summary .o_crmcom_spendable .value:contains("-"):contains("${amount}")`,
+    };
+}
+export function clickSpend() {
+    return {
+        content: "spend the wallet",
+        trigger: ".product-screen .o_crmcom_spend_button",
+        run: "click",
+    };
+}
+export function amountPopupIs(value) {
+    return {
+        content: `the amount to spend is '${value}'`,
+        trigger: `${dialog} .popup-input .input-value:contains("${value}")`,
+    };
+}
+export function typeAmount(keys) {
+    return keys.split("").map((key) => ({
+        ...Numpad.click(key === "<" ? "⌫" : key),
+        trigger: `${dialog} ${Numpad.buttonTriger(key === "<" ? "⌫" : key)}`,
+    }));
+}
+export function amountRefused(message) {
+    return [
+        {
+            content: `refused: ${message}`,
+            trigger: `${dialog}:contains("${message}")`,
+        },
+        {
+            content: "spend button disabled",
+            trigger: `${dialog} .modal-footer button.btn-primary:disabled`,
+        },
+    ];
+}
+export function confirmAmount() {
+    return {
+        content: "spend",
+        trigger: `${dialog} .modal-footer button.btn-primary:enabled:contains("Spend")`,
+        run: "click",
+    };
+}
+export function discountLinesTotal(amount, count) {
+    return {
+        content: `wallet discount lines: ${count}, total -${amount}`,
+        trigger: ".product-screen",
+        run() {
+            /* global posmodel */
+            const order = posmodel.getOrder();
+            const lines = order.getCrmComDiscountLines();
+            const total = lines.reduce((sum, line) => sum + line.priceIncl, 0);
+            if (lines.length !== count) {
+                throw new Error(`expected ${count} wallet discount lines, got ${lines.length}`);
+            }
+            if (Math.abs(total + amount) > 0.001) {
+                throw new Error(`wallet discount lines add up to ${total}, expected -${amount}`);
+            }
+        },
+    };
+}
+export function receiptHas(selector, text) {
+    return {
+        content: `receipt ${selector} shows '${text}'`,
+        trigger: `.receipt-screen .o_crmcom_receipt ${selector}:contains("${text}")`,
+    };
+}

@@ -1,0 +1,117 @@
+"""The cashier's CRM.COM Rewards flow at the till, in Chromium, against the simulator."""
+
+from odoo import Command
+from odoo.tests import tagged
+
+from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
+
+from .common import SimulatorMixin, connect_company
+
+
+@tagged("post_install", "-at_install")
+class TestCrmComCashier(SimulatorMixin, TestPointOfSaleHttpCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+        connect_company(cls.main_pos_config.company_id, cls.simulator)
+        cls.main_pos_config.write({"crmcom_enabled": True})
+        cls.tax_10 = cls.env["account.tax"].create(
+            {"name": "CRM VAT 10%", "amount": 10, "amount_type": "percent"}
+        )
+        cls.shirt = cls.env["product.product"].create(
+            {
+                "name": "CRM Shirt",
+                "available_in_pos": True,
+                "list_price": 25.0,
+                "taxes_id": [Command.set(cls.tax_10.ids)],
+            }
+        )
+        cls.book = cls.env["product.product"].create(
+            {
+                "name": "CRM Book",
+                "available_in_pos": True,
+                "list_price": 20.0,
+                "taxes_id": [Command.clear()],
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.reset_simulator()
+
+    def _open_and_tour(self, tour):
+        self.main_pos_config.with_user(self.pos_user).open_ui()
+        self.start_pos_tour(tour, login="pos_user")
+        return self.main_pos_config.current_session_id
+
+    def _john(self):
+        return self.env["res.partner"].search([("crmcom_participant_number", "=", "P0001")])
+
+    def test_identify_errors_and_preview(self):
+        # A slow CRM.COM, so that the tour sees the preview being refreshed.
+        self.simulator.faults.add(
+            "latency", method="customer_events/purchases/preview", times=None, seconds=1.5
+        )
+        self._open_and_tour("CrmComIdentifyTour")
+        john = self._john()
+        self.assertEqual(len(john), 1, "identifying John creates (or finds) his contact")
+        self.assertEqual(john.name, "John Doe")
+        self.assertAlmostEqual(john.crmcom_balance, 25.0)
+        # Neither the unknown card nor the terminated participant got a contact.
+        self.assertFalse(
+            self.env["res.partner"].search([("crmcom_participant_number", "=", "P0003")])
+        )
+
+    def test_outage_sale_completes(self):
+        self.simulator.faults.add("drop", method="rewards_participants/show", times=None)
+        session = self._open_and_tour("CrmComOutageTour")
+        order = session.order_ids
+        self.assertEqual(len(order), 1)
+        self.assertEqual(order.state, "paid")
+        self.assertFalse(order.partner_id)
+        self.assertFalse(order.crmcom_purchase_id)
+
+    def test_scanned_card_award_pending(self):
+        session = self._open_and_tour("CrmComScanAwardTour")
+        order = session.order_ids
+        self.assertEqual(len(order), 1)
+        self.assertEqual(order.partner_id, self._john())
+        self.assertEqual(order.state, "paid")
+        self.assertEqual(order.amount_total, 20.0)
+        self.assertEqual(order.crmcom_participant_number, "P0001")
+        # The award is queued for the cron: the receipt said "pending".
+        self.assertEqual(order.crmcom_state, "pending")
+        self.assertFalse(order.lines.filtered(lambda line: line.product_id == self._spend()))
+
+    def _spend(self):
+        return self.main_pos_config.crmcom_discount_product_id
+
+    def test_partial_spend(self):
+        session = self._open_and_tour("CrmComSpendTour")
+        order = session.order_ids
+        self.assertEqual(len(order), 1)
+        self.assertEqual(order.state, "paid")
+        discount = order.lines.filtered(lambda line: line.product_id == self._spend())
+        # One discount line per tax group, carrying that group's taxes.
+        self.assertEqual(len(discount), 2)
+        self.assertEqual(
+            sorted(discount.mapped(lambda line: tuple(line.tax_ids.ids))),
+            sorted([(), tuple(self.tax_10.ids)]),
+        )
+        self.assertAlmostEqual(sum(discount.mapped("price_subtotal_incl")), -27.38, places=2)
+        self.assertAlmostEqual(order.amount_total, 20.12, places=2)
+        self.assertAlmostEqual(sum(order.payment_ids.mapped("amount")), 20.12, places=2)
+        # Proportional to each group's share of 47.50 (27.50 taxed, 20.00 untaxed).
+        taxed = discount.filtered("tax_ids")
+        self.assertAlmostEqual(taxed.price_subtotal_incl, -15.85, places=2)
+        self.assertAlmostEqual((discount - taxed).price_subtotal_incl, -11.53, places=2)
+        self.assertEqual(order.crmcom_state, "posted")
+        self.assertAlmostEqual(order.crmcom_spent, 27.38, places=2)
+        self.assertAlmostEqual(order.crmcom_awarded, 2.38, places=2)
+        self.assertAlmostEqual(order.crmcom_balance_after, 0.0, places=2)
+        # CRM.COM: the first spend (5.00) and its purchase were cancelled when the basket
+        # changed; the second purchase holds the 27.38 spend.
+        state = self.simulator_state()
+        self.assertEqual(self._john().crmcom_participant_number, "P0001")
+        self.assertTrue(state, "the simulator reports its state")
