@@ -320,3 +320,13 @@ class TestCashierServer(SimulatorMixin, TestPoSCommon):
         self.assertIn(purchase, to_do)
         order.action_crmcom_retry()
         self.assertEqual(purchase.state, "pending")
+
+    def test_contact_balance_refresh(self):
+        john = self.john()
+        john.sudo().crmcom_balance = 0.0
+        self.assertTrue(john.action_crmcom_refresh_balance())
+        self.assertEqual(john.crmcom_balance, 25.0)
+        self.assertTrue(john.crmcom_balance_date)
+        self.simulator.faults.add("http_500", times=None)
+        action = john.action_crmcom_refresh_balance()
+        self.assertEqual(action["params"]["type"], "danger")
