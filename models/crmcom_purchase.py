@@ -21,6 +21,8 @@ SPEND_FIELDS = ("id", "number", "spend_amount", "reduction_method", "life_cycle_
 # A row left in "sending" for this long was abandoned by a crashed worker: reconcile it.
 STALE_SENDING = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
+ABANDONED_AFTER_PARAM = "pos_crmcom_rewards.abandoned_after_hours"
+DEFAULT_ABANDONED_AFTER_HOURS = 24
 
 
 class CrmcomPurchase(models.Model):
@@ -34,7 +36,11 @@ class CrmcomPurchase(models.Model):
     - ``pending``: not sent yet (or known not to have arrived);
     - ``sending``: being sent right now by a worker that committed this before sending;
     - ``unknown``: sent, but no answer came back: reconcile before anything else;
-    - ``posted``: CRM.COM has it; ``failed``: CRM.COM refused it; ``cancelled``.
+    - ``posted``: CRM.COM has it; ``failed``: CRM.COM refused it;
+    - ``to_cancel``: refunded or abandoned, to be cancelled in CRM.COM; ``cancelled``.
+
+    A partial refund cancels the purchase and submits a replacement for the goods kept
+    (``replaces_id``), re-spending the kept goods' share of what was spent (``respend_amount``).
     """
 
     _name = "crmcom.purchase"
@@ -62,6 +68,7 @@ class CrmcomPurchase(models.Model):
             ("unknown", "Outcome unknown"),
             ("posted", "Posted"),
             ("failed", "Refused"),
+            ("to_cancel", "To cancel"),
             ("cancelled", "Cancelled"),
         ],
         default="pending",
@@ -81,6 +88,16 @@ class CrmcomPurchase(models.Model):
     requested_spend = fields.Monetary(readonly=True)
     spent = fields.Monetary(readonly=True, help="What CRM.COM actually spent.")
     balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
+    replaces_id = fields.Many2one(
+        "crmcom.purchase",
+        string="Replaces",
+        readonly=True,
+        index="btree_not_null",
+        help="The purchase this one replaces after a partial refund.",
+    )
+    respend_amount = fields.Monetary(
+        readonly=True, help="Spent again on this replacement: the kept goods' share."
+    )
     attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True)
     last_error = fields.Text(readonly=True)
@@ -174,7 +191,7 @@ class CrmcomPurchase(models.Model):
     def _posted(self, data):
         self.write(
             {
-                "state": "posted",
+                "state": "to_cancel" if self.state == "to_cancel" else "posted",
                 "crmcom_id": data.get("id"),
                 "crmcom_number": data.get("number"),
                 "awarded": data.get("total_awarded_amount") or 0.0,
@@ -252,9 +269,30 @@ class CrmcomPurchase(models.Model):
             if purchase.spend_state == "posted":
                 client.cancel_spend_request({"number": purchase.spend_number})
                 purchase.spend_state = "cancelled"
-            if purchase.state == "posted":
+            if purchase.crmcom_number:
                 client.cancel_purchase({"number": purchase.crmcom_number})
             purchase.state = "cancelled"
+
+    def _request_cancel(self):
+        """Undo these purchases in CRM.COM (refund, abandoned sale); the cron does the calls."""
+        for purchase in self:
+            if purchase.state in ("pending", "failed"):
+                purchase.state = "cancelled"  # never reached CRM.COM
+            elif purchase.state in ("posted", "unknown", "sending"):
+                purchase.write({"state": "to_cancel", "next_attempt_at": False})
+
+    def _cancel_in_crmcom(self, client=None):
+        """Cancel a ``to_cancel`` purchase in CRM.COM: its spend request first, then itself."""
+        self.ensure_one()
+        client = client or self._client()
+        try:
+            if not self.crmcom_number and not self._adopt_existing(client):
+                self.state = "cancelled"  # it never arrived
+                return
+            self._cancel(client)
+        except CrmComError as exc:
+            self._failed(exc, "to_cancel")
+            raise
 
     # ------------------------------------------------------------------ outbox
 
@@ -265,13 +303,17 @@ class CrmcomPurchase(models.Model):
         same row; a row in "sending" is only taken once its worker has clearly died.
         """
         now = fields.Datetime.now()
+        self.flush_model()
         self.env.cr.execute(
             SQL(
                 """SELECT id FROM crmcom_purchase
-                    WHERE pos_order_id IS NOT NULL
-                      AND (state IN ('pending', 'unknown')
+                    WHERE (pos_order_id IS NOT NULL OR state = 'to_cancel')
+                      AND (state IN ('pending', 'unknown', 'to_cancel')
                            OR (state = 'sending' AND write_date < %(stale)s))
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
+                      -- a replacement waits until what it replaces is cancelled
+                      AND (replaces_id IS NULL OR replaces_id IN (
+                            SELECT id FROM crmcom_purchase WHERE state = 'cancelled'))
                     ORDER BY id LIMIT 1
                     FOR UPDATE SKIP LOCKED""",
                 stale=now - STALE_SENDING,
@@ -285,13 +327,28 @@ class CrmcomPurchase(models.Model):
     def _cron_submit(self):
         """Submit due purchases one at a time, each committed on its own."""
         cron = self.env["ir.cron"]
+        self._cancel_abandoned()
         while purchase := self._lock_next_due():
+            if purchase.state == "to_cancel":
+                try:
+                    purchase._cancel_in_crmcom()
+                except TransportError as exc:
+                    _logger.info("CRM.COM purchase %s not cancelled: %s", purchase.reference, exc)
+                    cron._commit_progress()
+                    return
+                except CrmComError as exc:
+                    _logger.info("CRM.COM purchase %s not cancelled: %s", purchase.reference, exc)
+                if cron._commit_progress(1) <= 0:
+                    return
+                continue
             if purchase.state == "pending":
                 # Committed before sending: a crash after this point can't cause a resend.
                 purchase.state = "sending"
                 cron._commit_progress()
             try:
                 purchase._submit()
+                if purchase.respend_amount and purchase.spend_state != "posted":
+                    purchase._spend(purchase.respend_amount)
                 purchase._refresh_balance()
             except TransportError as exc:
                 _logger.info("CRM.COM purchase %s not submitted: %s", purchase.reference, exc)
@@ -302,6 +359,38 @@ class CrmcomPurchase(models.Model):
             if cron._commit_progress(1) <= 0:
                 return
 
+    def _cancel_abandoned(self):
+        """Purchases made for a spend at a till whose order never arrived: cancel them.
+
+        An order that is still being paid for is left alone for a configurable time
+        (hours, default 24): tills that are offline sync their orders late.
+        """
+        hours = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(ABANDONED_AFTER_PARAM, DEFAULT_ABANDONED_AFTER_HOURS)
+        )
+        candidates = self.sudo().search(
+            [
+                ("pos_order_id", "=", False),
+                ("state", "in", ("pending", "failed", "posted", "unknown")),
+                ("create_date", "<", fields.Datetime.now() - timedelta(hours=max(hours, 1))),
+            ]
+        )
+        if not candidates:
+            return
+        paid = (
+            self.env["pos.order"]
+            .sudo()
+            .search(
+                [
+                    ("uuid", "in", candidates.mapped("order_uuid")),
+                    ("state", "not in", ("draft", "cancel")),
+                ]
+            )
+        )
+        candidates.filtered(lambda p: p.order_uuid not in paid.mapped("uuid"))._request_cancel()
+
     def action_retry(self):
         """Back-office retry: due now, whatever the backoff or a refusal said."""
         self.check_access("read")
@@ -310,7 +399,7 @@ class CrmcomPurchase(models.Model):
         purchases.filtered(lambda p: p.state in ("pending", "failed")).write(
             {"state": "pending", "next_attempt_at": False}
         )
-        purchases.filtered(lambda p: p.state in ("unknown", "sending")).write(
+        purchases.filtered(lambda p: p.state in ("unknown", "sending", "to_cancel")).write(
             {"next_attempt_at": False}
         )
         self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()

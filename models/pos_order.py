@@ -53,10 +53,13 @@ class PosOrder(models.Model):
             del order[key]
         return super()._process_order(order, existing_order)
 
-    def _process_saved_order(self, draft):
-        if not draft:
+    def action_pos_order_paid(self):
+        # Before the order is marked paid: a refused check leaves it unpaid.
+        if self.is_refund:
+            self._crmcom_reverse_refunded()
+        else:
             self._crmcom_check_and_queue()
-        return super()._process_saved_order(draft)
+        return super().action_pos_order_paid()
 
     def _crmcom_spend_lines(self):
         product = self.config_id.crmcom_discount_product_id
@@ -133,6 +136,65 @@ class PosOrder(models.Model):
                 for line in lines
             ),
         }
+
+    def _crmcom_reverse_refunded(self):
+        """A refund gives back in CRM.COM what the refunded goods earned and spent.
+
+        CRM.COM's token API cancels whole events only, so: a full refund cancels the spend
+        request and the purchase; a partial refund cancels them too and submits a
+        replacement purchase for the goods kept, spending again on it the kept goods'
+        share of what was spent. The customer keeps no award for returned goods and gets
+        back the wallet money spent on them.
+        """
+        self.ensure_one()
+        for original in self.lines.refunded_orderline_id.order_id:
+            purchase = original.crmcom_purchase_id.sudo()
+            if purchase and purchase.state not in ("cancelled", "to_cancel"):
+                original._crmcom_replace_purchase(purchase)
+        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
+
+    def _crmcom_replace_purchase(self, purchase):
+        """Cancel ``purchase`` of this (partly refunded) order; submit one for what is kept."""
+        self.ensure_one()
+        currency = self.currency_id
+        kept = []
+        for line in self.lines - self._crmcom_spend_lines():
+            qty = line.qty - line.refunded_qty
+            if float_compare(qty, 0, precision_rounding=line.product_uom_id.rounding) > 0:
+                share = qty / line.qty
+                kept.append(
+                    (
+                        line.product_id,
+                        qty,
+                        line.price_subtotal * share,
+                        line.price_subtotal_incl * share,
+                    )
+                )
+        purchase._request_cancel()
+        if not kept:
+            return
+        purchases = self.env["crmcom.purchase"].sudo()
+        lines = purchases._product_lines(kept)
+        kept_total = currency.round(sum(line["total_amount"] for line in lines))
+        spent = purchase.spent if purchase.spend_state == "posted" else 0.0
+        respend = currency.round(spent * kept_total / purchase.amount_total) if spent else 0.0
+        count = purchases.search_count([("pos_order_id", "=", self.id)])
+        replacement = purchases.create(
+            {
+                "order_uuid": f"{self.uuid}/R{count}",
+                "pos_order_id": self.id,
+                "config_id": purchase.config_id.id,
+                "partner_id": purchase.partner_id.id,
+                "participant_number": purchase.participant_number,
+                "reference": f"{self.pos_reference or self.name}/R{count}",
+                "performed_on": fields.Datetime.now(),
+                "amount_total": kept_total,
+                "product_lines": lines,
+                "respend_amount": min(respend, kept_total),
+                "replaces_id": purchase.id,
+            }
+        )
+        self.crmcom_purchase_id = replacement
 
     def action_crmcom_retry(self):
         self.crmcom_purchase_id.sudo().action_retry()

@@ -5,3 +5,4 @@ from . import test_access
 from . import test_call_log
 from . import test_frontend
 from . import test_cashier_server
+from . import test_refunds

@@ -4,89 +4,11 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from odoo.addons.point_of_sale.tests.common import TestPoSCommon
-
-from .common import SimulatorMixin, connect_company
-
-JOHN_CARD = "4000123412341234"
+from .common import JOHN_CARD, CashierCase
 
 
 @tagged("post_install", "-at_install")
-class TestCashierServer(SimulatorMixin, TestPoSCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.start_simulator()
-        connect_company(cls.company, cls.simulator)
-        cls.config = cls.basic_config
-        cls.config.crmcom_enabled = True
-        cls.spend_product = cls.config.crmcom_discount_product_id
-        cls.desk = cls.create_product("Desk", cls.categ_basic, 30.0)
-        cls.lamp = cls.create_product("Lamp", cls.categ_basic, 10.0)
-        cls.lamp.default_code = "LAMP-1"
-
-    def setUp(self):
-        super().setUp()
-        self.reset_simulator()
-        self.open_new_session()
-
-    # ------------------------------------------------------------------ helpers
-
-    def identify(self, query=JOHN_CARD, mean="card"):
-        return self.config.crmcom_identify(query, mean)
-
-    def john(self):
-        result = self.identify()
-        self.assertTrue(result["ok"], result)
-        return self.env["res.partner"].browse(result["partner_id"])
-
-    def basket(self, partner, products=None, uuid="uuid-0001"):
-        """The dict the till sends; by default one desk (30.00)."""
-        products = products or [(self.desk, 1)]
-        return {
-            "uuid": uuid,
-            "reference": f"Order {uuid}",
-            "partner_id": partner.id,
-            "lines": [
-                {
-                    "product_id": product.id,
-                    "qty": qty,
-                    "price_subtotal": product.lst_price * qty,
-                    "price_subtotal_incl": product.lst_price * qty,
-                }
-                for product, qty in products
-            ],
-        }
-
-    def paid_order(self, partner, uuid, discount=0.0, products=None):
-        lines = [(self.desk, 1)] if products is None else products
-        if discount:
-            lines.append({"product": self.spend_product, "quantity": 1, "price_unit": -discount})
-        data = self.create_ui_order_data(lines, customer=partner, uuid=uuid)
-        if discount:
-            line = data["lines"][-1][2]
-            line.update(
-                price_unit=-discount, price_subtotal=-discount, price_subtotal_incl=-discount
-            )
-            total = sum(line[2]["price_subtotal_incl"] for line in data["lines"])
-            data.update(amount_total=total, amount_paid=total)
-            data["payment_ids"][0][2]["amount"] = total
-        result = self.env["pos.order"].sync_from_ui([data])
-        return self.env["pos.order"].browse(result["pos.order"][0]["id"])
-
-    def run_submit_cron(self):
-        with self.enter_registry_test_mode():
-            self.env.ref(
-                "pos_crmcom_rewards.ir_cron_crmcom_submit_purchases"
-            ).method_direct_trigger()
-        self.env.invalidate_all()
-
-    def crm_purchases(self, state="POSTED"):
-        return [p for p in self.simulator_state()["purchases"] if p["life_cycle_state"] == state]
-
-    def calls(self):
-        return self.env["crmcom.call.log"].search_count([])
-
+class TestCashierServer(CashierCase):
     # ------------------------------------------------------------------ identify
 
     def test_identify_by_card_and_phone_links_one_contact(self):
