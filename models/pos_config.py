@@ -198,6 +198,11 @@ class PosConfig(models.Model):
         purchase = purchases.search(
             [("order_uuid", "=", basket["uuid"]), ("state", "!=", "cancelled")], limit=1
         )
+        if purchase and (purchase.config_id != self or purchase.pos_order_id):
+            # Another till's order, or one already paid: not this till's to spend on.
+            return self._crmcom_refusal(
+                "invalid", self.env._("This order cannot be sent to CRM.COM.")
+            )
         if purchase.spend_state in ("posted", "unknown"):
             return self._crmcom_refusal(
                 "locked",

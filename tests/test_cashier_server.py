@@ -1,7 +1,7 @@
 """The server side of the cashier flow: what the till calls, and what a paid order queues."""
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import JOHN_CARD, CashierCase
@@ -252,3 +252,20 @@ class TestCashierServer(CashierCase):
         self.simulator.faults.add("http_500", times=None)
         action = john.action_crmcom_refresh_balance()
         self.assertEqual(action["params"]["type"], "danger")
+
+    def test_a_till_cannot_touch_another_tills_order(self):
+        john = self.john()
+        self.assertTrue(self.config.crmcom_spend(self.basket(john, uuid="uuid-x"), 5)["ok"])
+        other = self.config.copy({"name": "Other till"})
+        other.open_ui()
+        other.current_session_id.set_opening_control(0, None)
+        self.assertEqual(
+            other.crmcom_spend(self.basket(john, uuid="uuid-x"), 5)["error"], "invalid"
+        )
+        self.assertTrue(other.crmcom_cancel_spend("uuid-x")["ok"])  # nothing of its own to cancel
+        self.assertEqual(len(self.crm_purchases()), 1, "the first till's spend is untouched")
+
+    def test_a_till_without_an_open_session_is_refused(self):
+        closed = self.config.copy({"name": "Closed till"})
+        with self.assertRaises(AccessError):
+            closed.crmcom_identify(JOHN_CARD, "card")
