@@ -6,3 +6,4 @@ from . import test_call_log
 from . import test_frontend
 from . import test_cashier_server
 from . import test_refunds
+from . import test_reconciliation
