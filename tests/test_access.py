@@ -91,3 +91,32 @@ class TestCrmComAccess(TransactionCase):
         )
         logs = self.env["crmcom.call.log"].with_user(other_admin).search([])
         self.assertNotIn(self.log, logs)
+
+    def test_other_company_sees_no_crmcom_data(self):
+        other = self.env["res.company"].create({"name": "Other shop"})
+        other_admin = new_test_user(
+            self.env,
+            "crm_other_admin2",
+            groups="base.group_system,point_of_sale.group_pos_manager",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        config = self.env["pos.config"].create({"name": "Till A"})
+        purchase = (
+            self.env["crmcom.purchase"]
+            .sudo()
+            .create(
+                {
+                    "order_uuid": "uuid-a",
+                    "config_id": config.id,
+                    "participant_number": "P0001",
+                    "reference": "A/0001",
+                    "performed_on": "2026-11-27 10:00:00",
+                }
+            )
+        )
+        as_other = self.env["crmcom.purchase"].with_user(other_admin)
+        self.assertNotIn(purchase, as_other.search([]))
+        with self.assertRaises(AccessError):
+            purchase.with_user(other_admin).read(["participant_number"])
+        self.assertFalse(self.env["crmcom.token"].with_user(other_admin).search([]))

@@ -4,7 +4,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .common import JOHN_CARD, CashierCase
+from .common import API_KEY, JOHN_CARD, CashierCase
 
 
 @tagged("post_install", "-at_install")
@@ -269,3 +269,18 @@ class TestCashierServer(CashierCase):
         closed = self.config.copy({"name": "Closed till"})
         with self.assertRaises(AccessError):
             closed.crmcom_identify(JOHN_CARD, "card")
+
+    def test_call_log_holds_no_secret(self):
+        john = self.john()
+        self.config.crmcom_spend(self.basket(john, uuid="uuid-log"), 5)
+        self.simulator.expire_tokens()  # a renewal too
+        self.config.crmcom_preview(self.basket(john, uuid="uuid-log2"))
+        token = self.env["crmcom.token"].search([("company_id", "=", self.company.id)]).token
+        self.assertTrue(token)
+        logs = self.env["crmcom.call.log"].search([])
+        self.assertGreater(len(logs), 4)
+        dump = repr(logs.read())
+        for secret in (token, API_KEY):
+            self.assertNotIn(secret, dump)
+        calls = logs.filtered(lambda log: not log.method.startswith("authentication/"))
+        self.assertTrue(all('"token": "***"' in log.request for log in calls))
