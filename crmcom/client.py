@@ -84,7 +84,7 @@ def mask_secrets(value):
 
 def parse_amount(value):
     """CRM.COM documents amounts as numbers but prints some as strings: accept both."""
-    if value is None or isinstance(value, Decimal):
+    if value is None:
         return value
     if isinstance(value, bool):
         raise ValueError(f"not an amount: {value!r}")
@@ -302,6 +302,13 @@ class CrmComClient:
                 outcome_unknown=not safe,
             )
         code = status.get("code")
+        if not isinstance(code, str):
+            raise errors.BadReplyError(
+                "CRM.COM's reply has no status code",
+                method=method,
+                http_status=response.status_code,
+                outcome_unknown=not safe,
+            )
         record.status_code = code
         record.message = status.get("message") or None
         if code != "OK":

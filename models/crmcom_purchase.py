@@ -90,7 +90,6 @@ class CrmcomPurchase(models.Model):
     balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
     replaces_id = fields.Many2one(
         "crmcom.purchase",
-        string="Replaces",
         readonly=True,
         index="btree_not_null",
         help="The purchase this one replaces after a partial refund.",

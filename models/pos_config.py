@@ -185,7 +185,7 @@ class PosConfig(models.Model):
         amount = _clean_amount(amount)
         lines = self.env["crmcom.purchase"]._product_lines(basket["lines"])
         total = currency.round(sum(line["total_amount"] for line in lines))
-        if amount is None or amount <= 0 or currency.round(amount) > total:
+        if amount is None or currency.round(amount) <= 0 or currency.round(amount) > total:
             return self._crmcom_refusal(
                 "amount",
                 self.env._(
@@ -287,7 +287,7 @@ class PosConfig(models.Model):
         uuid = _clean_text(order.get("uuid"))
         reference = _clean_text(order.get("reference")) or uuid
         partner_id = order.get("partner_id")
-        if not uuid or not isinstance(partner_id, int) or not 0 < len(order["lines"]) <= MAX_LINES:
+        if not uuid or type(partner_id) is not int or not 0 < len(order["lines"]) <= MAX_LINES:
             return None, invalid
         partner = self.env["res.partner"].browse(partner_id).exists().commercial_partner_id
         if not partner.crmcom_participant_number:
@@ -297,7 +297,7 @@ class PosConfig(models.Model):
         spend_product = self.crmcom_discount_product_id
         lines = []
         for line in order["lines"]:
-            if not isinstance(line, dict) or not isinstance(line.get("product_id"), int):
+            if not isinstance(line, dict) or type(line.get("product_id")) is not int:
                 return None, invalid
             product = self.env["product.product"].browse(line["product_id"]).exists()
             values = [
@@ -384,7 +384,7 @@ def _clean_amount(value):
         return None
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # text, or an integer too big for a float
         return None
     if not math.isfinite(number) or abs(number) > MAX_AMOUNT:
         return None

@@ -31,7 +31,10 @@ class ResPartner(models.Model):
         ]
 
     def _crmcom_set_balance(self, balance):
-        self.write({"crmcom_balance": balance, "crmcom_balance_date": fields.Datetime.now()})
+        # Written only when it changed: tills identifying one customer at once would
+        # otherwise all update the same row.
+        changed = self.filtered(lambda partner: partner.crmcom_balance != balance)
+        changed.write({"crmcom_balance": balance, "crmcom_balance_date": fields.Datetime.now()})
 
     @api.model
     def _crmcom_find_or_create(self, participant):

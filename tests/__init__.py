@@ -7,3 +7,4 @@ from . import test_frontend
 from . import test_cashier_server
 from . import test_refunds
 from . import test_reconciliation
+from . import test_properties
