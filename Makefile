@@ -3,7 +3,7 @@
 # its environment variables).
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint pot clean
+.PHONY: help setup run test lint pot clean bench load
 
 help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-6s %s\n", $$1, $$2}'
@@ -19,6 +19,12 @@ test: ## setup, lint, install into a fresh database, run the tests (tours includ
 
 lint: ## ruff check, ruff format --check, pylint-odoo
 	@bash tools/lint.sh
+
+bench: ## benchmark of the product synchronisation (BENCH_PRODUCTS=N, default 100000)
+	@bash tools/bench.sh
+
+load: ## load test: identify and preview through Odoo (2 workers) vs the simulator alone
+	@bash tools/load.sh
 
 pot: ## export i18n/pos_crmcom_rewards.pot
 	@bash tools/i18n.sh

@@ -18,6 +18,9 @@
         "views/pos_order_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "data/ir_cron_product_sync.xml",
+        "views/crmcom_product_sync_run_views.xml",
+        "views/product_views.xml",
     ],
     "demo": [
         "demo/crmcom_demo.xml",

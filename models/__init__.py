@@ -7,3 +7,6 @@ from . import pos_order
 from . import res_company
 from . import pos_config
 from . import res_config_settings
+from . import product_product_sync
+from . import crmcom_product_sync_run
+from . import crmcom_product_sync

@@ -183,3 +183,132 @@ class ResCompany(models.Model):
             on_call=lambda record: log._log_call(record, company, related),
             **credentials,
         )
+
+
+# ---------------------------------------------------------------------- product synchronisation
+
+MAX_SYNC_BATCH = 1000  # CRM.COM takes at most 1,000 products per products/synchronise call
+SYNC_FIELD_DOMAIN = (
+    "[('model', '=', 'product.product'),"
+    " ('ttype', 'in', ['char', 'text', 'selection', 'many2one', 'many2many'])]"
+)
+
+
+def _product_field(name):
+    def default(self):
+        # A search, not ir.model.fields._get(): its cache would be filled before this
+        # module's own product fields are reflected, at install.
+        return (
+            self.env["ir.model.fields"]
+            .sudo()
+            .search([("model", "=", "product.product"), ("name", "=", name)], limit=1)
+        )
+
+    return default
+
+
+class ResCompanyProductSync(models.Model):
+    _inherit = "res.company"
+
+    crmcom_sync_domain = fields.Char(
+        string="Products to synchronise",
+        default="[('available_in_pos', '=', True)]",
+        groups="base.group_system",
+        help="Which products are sent to CRM.COM (those of this company or shared). Products "
+        "once sent that leave this selection or are archived are sent as no longer valid.",
+    )
+    crmcom_sync_batch_size = fields.Integer(
+        string="Products per call",
+        default=MAX_SYNC_BATCH,
+        groups="base.group_system",
+        help="Products sent per products/synchronise call; CRM.COM accepts at most 1,000.",
+    )
+    crmcom_sync_description_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Description from",
+        domain=SYNC_FIELD_DOMAIN,
+        default=_product_field("name"),
+        ondelete="set null",
+        groups="base.group_system",
+    )
+    crmcom_sync_long_description_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Long description from",
+        domain=SYNC_FIELD_DOMAIN,
+        default=_product_field("description_sale"),
+        ondelete="set null",
+        groups="base.group_system",
+    )
+    crmcom_sync_type_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Product type from",
+        domain=SYNC_FIELD_DOMAIN,
+        ondelete="set null",
+        groups="base.group_system",
+    )
+    crmcom_sync_brand_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Brand from",
+        domain=SYNC_FIELD_DOMAIN,
+        ondelete="set null",
+        groups="base.group_system",
+    )
+    crmcom_sync_family_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Family from",
+        domain=SYNC_FIELD_DOMAIN,
+        default=_product_field("categ_id"),
+        ondelete="set null",
+        groups="base.group_system",
+    )
+    crmcom_sync_category_field_id = fields.Many2one(
+        "ir.model.fields",
+        string="Category from",
+        domain=SYNC_FIELD_DOMAIN,
+        default=_product_field("pos_categ_ids"),
+        ondelete="set null",
+        groups="base.group_system",
+    )
+
+    @api.constrains("crmcom_sync_batch_size")
+    def _check_crmcom_sync_batch_size(self):
+        for company in self.sudo():
+            if not 1 <= company.crmcom_sync_batch_size <= MAX_SYNC_BATCH:
+                raise ValidationError(
+                    self.env._(
+                        "The number of products per CRM.COM call must be between 1 and "
+                        "%(max)s: CRM.COM refuses more than %(max)s products per "
+                        "synchronisation call (got %(size)s).",
+                        max="1,000",
+                        size=company.crmcom_sync_batch_size,
+                    )
+                )
+
+    @api.constrains(
+        "crmcom_sync_description_field_id",
+        "crmcom_sync_long_description_field_id",
+        "crmcom_sync_type_field_id",
+        "crmcom_sync_brand_field_id",
+        "crmcom_sync_family_field_id",
+        "crmcom_sync_category_field_id",
+    )
+    def _check_crmcom_sync_fields(self):
+        names = (
+            "crmcom_sync_description_field_id",
+            "crmcom_sync_long_description_field_id",
+            "crmcom_sync_type_field_id",
+            "crmcom_sync_brand_field_id",
+            "crmcom_sync_family_field_id",
+            "crmcom_sync_category_field_id",
+        )
+        for company in self.sudo():
+            for name in names:
+                chosen = company[name]
+                if chosen and chosen.model != "product.product":
+                    raise ValidationError(
+                        self.env._(
+                            "%(setting)s must be a field of products (got %(field)s).",
+                            setting=self._fields[name].get_description(self.env)["string"],
+                            field=chosen.display_name,
+                        )
+                    )

@@ -89,3 +89,73 @@ def _notification(title, message, kind):
         "tag": "display_notification",
         "params": {"title": title, "message": message, "type": kind, "sticky": kind != "success"},
     }
+
+
+class ResConfigSettingsProductSync(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    crmcom_sync_domain = fields.Char(
+        related="company_id.crmcom_sync_domain", readonly=False, groups=SYSTEM
+    )
+    crmcom_sync_batch_size = fields.Integer(
+        related="company_id.crmcom_sync_batch_size", readonly=False, groups=SYSTEM
+    )
+    crmcom_sync_description_field_id = fields.Many2one(
+        related="company_id.crmcom_sync_description_field_id", readonly=False, groups=SYSTEM
+    )
+    crmcom_sync_long_description_field_id = fields.Many2one(
+        related="company_id.crmcom_sync_long_description_field_id", readonly=False, groups=SYSTEM
+    )
+    crmcom_sync_type_field_id = fields.Many2one(
+        related="company_id.crmcom_sync_type_field_id", readonly=False, groups=SYSTEM
+    )
+    crmcom_sync_brand_field_id = fields.Many2one(
+        related="company_id.crmcom_sync_brand_field_id", readonly=False, groups=SYSTEM
+    )
+    crmcom_sync_family_field_id = fields.Many2one(
+        related="company_id.crmcom_sync_family_field_id", readonly=False, groups=SYSTEM
+    )
+    crmcom_sync_category_field_id = fields.Many2one(
+        related="company_id.crmcom_sync_category_field_id", readonly=False, groups=SYSTEM
+    )
+
+    def _crmcom_sync_start(self, full):
+        self.ensure_one()
+        company = self.company_id
+        engine = self.env["crmcom.product.sync"]
+        if not company.sudo().crmcom_enabled:
+            return _notification(
+                self.env._("CRM.COM product synchronisation"),
+                self.env._("Connect the company to CRM.COM first."),
+                "danger",
+            )
+        if engine._is_running(company):
+            return _notification(
+                self.env._("CRM.COM product synchronisation"),
+                self.env._("A synchronisation is already running; nothing new was started."),
+                "warning",
+            )
+        if full:
+            engine._request_full_resync(company)
+        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_product_sync").sudo()._trigger()
+        return _notification(
+            self.env._("CRM.COM product synchronisation"),
+            self.env._(
+                "Started in the background; follow it in CRM.COM Product Sync Runs (%(what)s).",
+                what=self.env._("every product") if full else self.env._("changed products"),
+            ),
+            "success",
+        )
+
+    def action_crmcom_sync_products(self):
+        """Synchronise now: wake the scheduled action (changed products only)."""
+        return self._crmcom_sync_start(full=False)
+
+    def action_crmcom_sync_products_full(self):
+        """Full resync: forget what was sent, then wake the scheduled action."""
+        return self._crmcom_sync_start(full=True)
+
+    def action_crmcom_open_sync_runs(self):
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "pos_crmcom_rewards.action_crmcom_product_sync_run"
+        )

@@ -1002,7 +1002,7 @@ def _store_product(state: State, values: dict) -> tuple[Product, bool]:
     created = product is None
     if created:
         product = Product(id=state.new_id(), code=values["code"], created_on=now, updated_on=now)
-        state.products[product.id] = product
+        state.add_product(product)
     for key, value in values.items():
         if key in _PRODUCT_DATES:
             setattr(product, _PRODUCT_DATES[key], value)

@@ -292,6 +292,8 @@ class State:
             self.purchases: dict[str, Purchase] = {}
             self.spend_requests: dict[str, SpendRequest] = {}
             self.products: dict[str, Product] = {}
+            # Catalogues hold 100,000s of products: look them up by code in O(1).
+            self.products_by_code: dict[str, Product] = {}
             self.sync_definitions: dict[str, SyncDefinition] = {}
             self._counters: dict[str, int] = {}
 
@@ -375,7 +377,13 @@ class State:
         return self._find(self.spend_requests.values(), key, value)
 
     def product_by(self, key: str, value: str) -> Product | None:
+        if key == "code":
+            return self.products_by_code.get(value)
         return self._find(self.products.values(), key, value)
+
+    def add_product(self, product: Product) -> None:
+        self.products[product.id] = product
+        self.products_by_code[product.code] = product
 
     def sync_definition_by(self, key: str, value: str) -> SyncDefinition | None:
         return self._find(self.sync_definitions.values(), key, value)

@@ -5,6 +5,7 @@ from . import test_access
 from . import test_call_log
 from . import test_frontend
 from . import test_cashier_server
+from . import test_product_sync
 from . import test_refunds
 from . import test_reconciliation
 from . import test_properties

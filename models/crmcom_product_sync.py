@@ -1,0 +1,747 @@
+"""Product synchronisation with CRM.COM (``products/synchronise``, crmcom-api.md §10).
+
+Designed for catalogues of hundreds of thousands of products:
+
+- PostgreSQL builds each product's payload (jsonb) from the mapped fields and hashes it, in
+  one query per run; only products whose hash differs from the one of their last accepted
+  payload (or whose last attempt failed) come back, through a cursor, one batch at a time, so
+  memory does not grow with the catalogue; products not written since the last complete run
+  (nor their category...) are not even rebuilt, so an unchanged catalogue costs one scan;
+- every batch (at most 1,000 products, CRM.COM's limit) is followed by one SQL statement for the
+  per-product states and by a commit, so a crash, a timeout or an outage loses nothing and a
+  later run sends only what is left; that work overlaps the call of the next batch;
+- a PostgreSQL advisory lock per company keeps two runs from overlapping.
+"""
+
+import logging
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
+
+from ..crmcom import BadReplyError, CrmComError, MemoryTokenStore, TransportError
+
+_logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000  # CRM.COM's limit per products/synchronise call
+CURSOR = "crmcom_product_sync"
+LOCK_CLASS = 0x43524D50  # "CRMP": first key of the advisory lock, the company id is the second
+LOGGED_PRODUCTS = 3  # products of a request kept in the call log (the rest is summarised)
+INVALID_MARK = "__no_longer_valid__"
+VALIDITY_TO = "product_validity_to"
+
+# (payload key, company field holding the chosen product field)
+MAPPING = (
+    ("description", "crmcom_sync_description_field_id"),
+    ("long_description", "crmcom_sync_long_description_field_id"),
+    ("type_identifier", "crmcom_sync_type_field_id"),
+    ("brand_identifier", "crmcom_sync_brand_field_id"),
+    ("family_identifier", "crmcom_sync_family_field_id"),
+    ("category_identifier", "crmcom_sync_category_field_id"),
+)
+MAPPABLE_TYPES = ("char", "text", "selection", "many2one", "many2many")
+
+Item = namedtuple("Item", "product_id code payload hash invalid known")
+Batch = namedtuple("Batch", "items by_code duplicates future")
+
+
+class SyncStopped(Exception):
+    """Ends a run early; ``state`` and the message are recorded on the run. ``resume``: the
+    scheduler should go on at once (time limit), rather than at the next scheduled time."""
+
+    def __init__(self, state, message, resume=False):
+        super().__init__(message)
+        self.state = state
+        self.resume = resume
+
+
+class CrmcomProductSync(models.AbstractModel):
+    _name = "crmcom.product.sync"
+    _description = "CRM.COM product synchronisation"
+
+    # ------------------------------------------------------------------ entry points
+
+    @api.model
+    def _cron_sync(self):
+        """Scheduled action: every company connected to CRM.COM, incrementally."""
+        companies = self.env["res.company"].sudo().search([("crmcom_enabled", "=", True)])
+        for company in companies:
+            run = self._sync_company(company, trigger="cron", commit=True)
+            if run.state == "interrupted":
+                # Time limit or outage: the other companies wait for the next run.
+                return
+        self._commit(True, remaining=0)
+
+    @api.model
+    def _action_sync_products(self, products):
+        """Send ``products`` to the current company's CRM.COM now, whether they changed or not."""
+        if not self.env.is_system():
+            raise AccessError(self.env._("Only administrators can synchronise products."))
+        company = self.env.company
+        if not company.sudo().crmcom_enabled:
+            raise UserError(
+                self.env._("%(company)s is not connected to CRM.COM Rewards.", company=company.name)
+            )
+        run = self._sync_company(company, trigger="products", products=products, commit=False)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("CRM.COM product synchronisation"),
+                "message": run._summary(),
+                "type": "success" if run.state == "done" else "warning",
+                "sticky": run.state != "done",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    @api.model
+    def _is_running(self, company):
+        """Whether a run of ``company`` holds the lock right now (without taking it)."""
+        # A transaction-level lock: released when this request ends, before the job starts.
+        return not self._try_lock(company, session=False)
+
+    @api.model
+    def _request_full_resync(self, company):
+        """Forget every hash of ``company``: the next run sends every product again.
+
+        Done through the states rather than a flag of the run, so that a full resync that
+        is interrupted goes on where it stopped instead of starting over.
+        """
+        self.env["crmcom.product.state"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crmcom_product_state SET payload_hash = NULL, state = 'pending'"
+                " WHERE company_id = %s AND state = 'synced'",
+                company.id,
+            )
+        )
+        self.env["crmcom.product.state"].invalidate_model()
+
+    # ------------------------------------------------------------------ one run
+
+    @api.model
+    def _sync_company(self, company, *, trigger="cron", full=False, products=None, commit=True):
+        """Synchronise ``company``'s products; return the run record (already committed when
+        ``commit``). ``products`` limits the run to those and sends them unconditionally."""
+        company = company.sudo()
+        Run = self.env["crmcom.product.sync.run"].sudo()
+        if not self._try_lock(company, session=commit):
+            run = Run.create(
+                {
+                    "company_id": company.id,
+                    "trigger": trigger,
+                    "full": full,
+                    "state": "skipped",
+                    "ended_at": fields.Datetime.now(),
+                    "message": self.env._(
+                        "Another product synchronisation of %(company)s is running: this one "
+                        "did nothing.",
+                        company=company.name,
+                    ),
+                }
+            )
+            _logger.info("CRM.COM product sync of %s skipped: already running", company.name)
+            self._commit(commit, remaining=0)
+            return run
+        try:
+            # Holding the lock, any run still "running" was stopped by a crash or a kill.
+            Run.search([("company_id", "=", company.id), ("state", "=", "running")]).write(
+                {
+                    "state": "interrupted",
+                    "ended_at": fields.Datetime.now(),
+                    "message": self.env._("Stopped unexpectedly (worker killed or crashed)."),
+                }
+            )
+            run = Run.create(
+                {"company_id": company.id, "trigger": trigger, "full": full, "state": "running"}
+            )
+            if full:
+                self._request_full_resync(company)
+            self._commit(commit)
+            remaining = 0
+            try:
+                self._run(run, company, products=products, commit=commit)
+            except SyncStopped as stop:
+                run.write(
+                    {"state": stop.state, "message": str(stop), "ended_at": fields.Datetime.now()}
+                )
+                if stop.resume:
+                    remaining = max(run.products_total - run.products_examined, 1)
+            except Exception as exc:
+                if not commit:
+                    raise
+                _logger.exception("CRM.COM product sync of %s failed", company.name)
+                self.env.cr.rollback()
+                self.env.invalidate_all(flush=False)
+                self._close_cursor()
+                run = run.exists() or Run.create(
+                    {"company_id": company.id, "trigger": trigger, "full": full}
+                )
+                run.write(
+                    {
+                        "state": "failed",
+                        "message": f"{type(exc).__name__}: {exc}",
+                        "ended_at": fields.Datetime.now(),
+                    }
+                )
+            else:
+                run.write(
+                    {
+                        "state": "done_with_errors" if run.unprocessed else "done",
+                        "ended_at": fields.Datetime.now(),
+                    }
+                )
+            self._commit(commit, remaining=remaining)
+            return run
+        finally:
+            if commit:
+                self._unlock(company)
+
+    def _run(self, run, company, products=None, commit=True):
+        try:
+            client = company._crmcom_client(related=run)
+        except ValidationError as exc:
+            raise SyncStopped("failed", str(exc)) from exc
+        definition = {"name": (company.crmcom_sync_definition or "").strip()}
+        if not definition["name"]:
+            raise SyncStopped("failed", self.env._("No product synchronisation definition set."))
+        batch_size = company.crmcom_sync_batch_size
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise SyncStopped("failed", self.env._("The batch size must be 1 to 1,000."))
+        self.env.flush_all()  # the query reads the tables, not the ORM's cache
+        run.mapping_key = self._mapping_key(company)
+        # write_date is when the writing transaction started, and a transaction still running
+        # when this run reads the catalogue is invisible to it. So the next run rebuilds what
+        # was written since the oldest transaction open now; the commit below makes the
+        # catalogue query see the database as it is after this instant.
+        self.env.cr.execute(
+            SQL(
+                "SELECT date_trunc('second', min(xact_start) AT TIME ZONE 'UTC')"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+            )
+        )
+        run.snapshot_at = self.env.cr.fetchone()[0] or fields.Datetime.now()
+        self._commit(commit)
+        query = self._changes_query(company, products)
+        cr = self.env.cr
+        # A cursor WITH HOLD survives the commit after each batch: the catalogue is scanned
+        # once per run, by PostgreSQL, and only the products to send come back, in chunks.
+        self._close_cursor()
+        cr.execute(SQL("SET LOCAL jit = off"))  # compiling this query costs more than it saves
+        cr.execute(SQL("DECLARE %s SCROLL CURSOR WITH HOLD FOR %s", SQL.identifier(CURSOR), query))
+        try:
+            # PostgreSQL runs the query when a cursor WITH HOLD is first committed, and again
+            # if it was read before: commit at once, then count and read the stored rows.
+            self._commit(commit)
+            cr.execute(SQL("MOVE FORWARD ALL IN %s", SQL.identifier(CURSOR)))
+            run.products_total = cr.rowcount
+            cr.execute(SQL("MOVE ABSOLUTE 0 IN %s", SQL.identifier(CURSOR)))
+            self._pipeline(client, definition, run, company, commit=commit, batch_size=batch_size)
+        finally:
+            self._close_cursor()
+            client.close()
+
+    def _close_cursor(self):
+        """Close the run's cursor if this connection still has it (it outlives transactions)."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(SQL("SELECT 1 FROM pg_cursors WHERE name = %s", CURSOR))
+                if self.env.cr.fetchone():
+                    self.env.cr.execute(SQL("CLOSE %s", SQL.identifier(CURSOR)))
+        except psycopg2.Error:
+            _logger.info("CRM.COM product sync: cursor not closed (aborted transaction)")
+
+    def _fetch(self, batch_size, now_text):
+        """The next batch of products to send, from the run's cursor."""
+        cr = self.env.cr
+        cr.execute(SQL("FETCH %s FROM %s", batch_size, SQL.identifier(CURSOR)))
+        items = []
+        for product_id, valid, payload, digest, sent_invalid, known in cr.fetchall():
+            if not valid:
+                payload[VALIDITY_TO] = now_text
+            elif sent_invalid:
+                payload[VALIDITY_TO] = None  # valid again: clear the end date
+            items.append(Item(product_id, payload["code"], payload, digest, not valid, known))
+        return items
+
+    def _pipeline(self, client, definition, run, company, *, commit, batch_size):
+        """Send the batches; batch N+1 travels while batch N's outcome is stored and committed.
+
+        The call runs in a thread that touches no database: it uses the company's current
+        token (kept in memory for the run) and its call-log records are written by this
+        thread. A batch in flight when the run stops is simply not recorded: the next run
+        sends it again, which CRM.COM takes as an update.
+        """
+        try:
+            client._current_token()  # logs in now if needed (on the call log)
+        except CrmComError as exc:
+            raise self._stop(exc) from exc
+        stored = client.token_store.load()
+        log_call, records = client.on_call, []
+        client.token_store = MemoryTokenStore()
+        if stored:
+            client.token_store.save(stored)
+        client.on_call = records.append
+
+        def write_log():
+            while records:
+                log_call(_summarised(records.pop(0)))
+
+        now_text = fields.Datetime.now().isoformat(timespec="seconds")
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmcom-product-sync")
+        try:
+            items = self._fetch(batch_size, now_text)
+            batch = self._submit(executor, client, definition, items) if items else None
+            while batch:
+                following = self._fetch(batch_size, now_text)  # while the call travels
+                try:
+                    data = batch.future.result()
+                except CrmComError as exc:
+                    raise self._stop(exc) from exc
+                finally:
+                    write_log()
+                current = batch
+                batch = self._submit(executor, client, definition, following) if following else None
+                self._record(current, data, run, company)
+                run.products_examined += len(current.items)
+                self._after_batch(run, commit)
+        finally:
+            executor.shutdown(wait=True)
+            try:
+                write_log()
+            except Exception:  # an aborted transaction: the run's own error says more
+                _logger.warning("CRM.COM product sync: %s call-log records lost", len(records))
+
+    def _submit(self, executor, client, definition, items):
+        """Start the call for one batch in the worker thread."""
+        by_code, duplicates = {}, []
+        for item in items:
+            if item.code in by_code:
+                duplicates.append(item)
+            else:
+                by_code[item.code] = item
+        payloads = [item.payload for item in by_code.values()]
+        future = executor.submit(client.synchronise_products, definition, payloads)
+        return Batch(items, by_code, duplicates, future)
+
+    def _stop(self, exc):
+        if isinstance(exc, TransportError | BadReplyError):
+            # Nothing of this batch is recorded as done: the next run sends it again, which
+            # CRM.COM takes as an update (it matches products on their code).
+            return SyncStopped(
+                "interrupted", self.env._("CRM.COM could not be reached: %(error)s", error=exc)
+            )
+        return SyncStopped(
+            "failed", self.env._("CRM.COM refused the synchronisation: %(error)s", error=exc)
+        )
+
+    def _after_batch(self, run, commit):
+        remaining = run.products_total - run.products_examined
+        if self._commit(commit, processed=1, remaining=remaining) <= 0:
+            raise SyncStopped(
+                "interrupted",
+                self.env._("Time limit reached; the next run goes on from here."),
+                resume=True,
+            )
+        self.env.invalidate_all()
+
+    def _commit(self, commit, processed=0, remaining=None):
+        if not commit:
+            return float("inf")
+        return self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    # ------------------------------------------------------------------ what is sent
+
+    def _scope_query(self, company, Product):
+        """The products in scope (sent as valid), as a query on product.product."""
+        try:
+            domain = safe_eval(company.crmcom_sync_domain or "[]")
+            domain = [*domain, ("company_id", "in", [False, company.id])]
+            return Product.with_context(active_test=True)._search(domain)
+        except Exception as exc:  # syntax, a field that does not exist, a wrong operator...
+            raise SyncStopped(
+                "failed", self.env._("The product domain is not valid: %(error)s", error=exc)
+            ) from exc
+
+    def _product_model(self, company):
+        return (
+            self.env["product.product"]
+            .sudo()
+            .with_company(company)
+            .with_context(active_test=False, lang=company.partner_id.lang or "en_US")
+        )
+
+    def _changes_query(self, company, products=None):
+        """SQL of the products to send, by id: ``(id, valid, payload, hash, sent_invalid)``.
+
+        The payload is built and hashed by PostgreSQL; a product comes back when it is new,
+        when its last attempt failed, when its hash differs from the one CRM.COM last
+        accepted, or always for an explicit selection (``products``). Products once sent that
+        left the scope (archived, no longer in the POS) come back once, as no longer valid.
+        """
+        Product = self._product_model(company)
+        scope = self._scope_query(company, Product).subselect()
+        query = Product._search([])  # active_test is off: every product, archived too
+        table = Product._table
+        query.add_join(
+            "LEFT JOIN",
+            "crmcom_state",
+            "crmcom_product_state",
+            SQL(
+                "crmcom_state.product_id = %s AND crmcom_state.company_id = %s",
+                SQL.identifier(table, "id"),
+                company.id,
+            ),
+        )
+        changes = []  # SQL conditions "a record the payload is made of changed since %s"
+        columns, payload = self._payload_sql(company, Product, table, query, changes)
+        # A join rather than "id IN (scope)": PostgreSQL computes the scope once.
+        query.add_join(
+            "LEFT JOIN",
+            "crmcom_scope",
+            SQL("(%s)", scope),
+            SQL("crmcom_scope.id = %s", SQL.identifier(table, "id")),
+        )
+        valid = SQL("(crmcom_scope.id IS NOT NULL)")
+        query.add_where(SQL("(%s OR crmcom_state.id IS NOT NULL)", valid))
+        since = self._last_complete_run_start(company)
+        if since and products is None:
+            # Only products that may have changed are rebuilt and hashed: new or failed ones,
+            # those whose validity changed, and those whose product, template or related
+            # records (category...) were written since the last complete run started.
+            template = query.left_join(
+                table, "product_tmpl_id", "product_template", "id", "product_tmpl_id"
+            )
+            maybe_changed = [
+                SQL("crmcom_state.id IS NULL"),
+                SQL("crmcom_state.state IS DISTINCT FROM 'synced'"),
+                SQL("crmcom_state.sent_invalid = %s", valid),
+                SQL("%s >= %s", SQL.identifier(table, "write_date"), since),
+                SQL("%s >= %s", SQL.identifier(template, "write_date"), since),
+                *(change(since) for change in changes),
+            ]
+            query.add_where(SQL("(%s)", SQL(" OR ").join(maybe_changed)))
+        if products is not None:
+            query.add_where(SQL("%s = ANY(%s)", SQL.identifier(table, "id"), list(products.ids)))
+        inner = query.select(
+            SQL("%s AS id", SQL.identifier(table, "id")),
+            SQL("%s AS valid", valid),
+            SQL("crmcom_state.id IS NOT NULL AS known"),
+            SQL("crmcom_state.state AS known_state"),
+            SQL("crmcom_state.payload_hash AS known_hash"),
+            SQL("crmcom_state.sent_invalid AS sent_invalid"),
+            *(SQL("%s AS %s", value, SQL.identifier(name)) for name, value in columns),
+        )
+        # OFFSET 0 keeps PostgreSQL from inlining the subqueries, which would compute each
+        # value (a subquery per relation) once per use instead of once per product.
+        return SQL(
+            """
+            SELECT id, valid, payload, hash, COALESCE(sent_invalid, false), known
+              FROM (SELECT *, md5(payload::text || CASE WHEN valid THEN '' ELSE %(mark)s END)
+                              AS hash
+                      FROM (SELECT *, %(payload)s AS payload
+                              FROM (%(inner)s OFFSET 0) AS crmcom_raw
+                            OFFSET 0) AS crmcom_built
+                    OFFSET 0) AS crmcom_hashed
+             WHERE %(force)s OR known_state IS DISTINCT FROM 'synced'
+                   OR hash IS DISTINCT FROM known_hash
+             ORDER BY id
+            """,
+            mark="|" + INVALID_MARK,
+            payload=payload,
+            inner=inner,
+            force=products is not None,
+        )
+
+    def _last_complete_run_start(self, company):
+        """The time before which every write was seen by the last run that looked at the whole
+        catalogue, unless the mapping changed since: then every product is rebuilt and hashed."""
+        last = (
+            self.env["crmcom.product.sync.run"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", company.id),
+                    ("trigger", "=", "cron"),
+                    ("state", "in", ("done", "done_with_errors")),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+        if not last or not last.snapshot_at or last.mapping_key != self._mapping_key(company):
+            return None
+        return last.snapshot_at
+
+    def _mapping_key(self, company):
+        names = [company[company_field].name or "" for _key, company_field in MAPPING]
+        return "|".join([company.partner_id.lang or "en_US", *names])
+
+    def _payload_sql(self, company, Product, table, query, changes):
+        """The columns of a product.product row that make its CRM.COM product object, and
+        the jsonb expression of that object over those columns."""
+        code = SQL(
+            "COALESCE(NULLIF(btrim(%s), ''), 'ODOO-' || %s)",
+            Product._field_to_sql(table, "default_code", query),
+            SQL.identifier(table, "id"),
+        )  # what ProductProduct._crmcom_code() returns
+        columns = [("crmcom_code", code)]
+        parts = [SQL("'code'"), SQL.identifier("crmcom_code")]
+        for key, company_field in MAPPING:
+            chosen = company[company_field]
+            if not chosen:
+                continue
+            value = self._field_value_sql(Product, table, chosen.name, query, changes)
+            name = f"crmcom_{key}"
+            columns.append((name, SQL("NULLIF(btrim((%s)::text), '')", value)))
+            column = SQL.identifier(name)
+            if key.endswith("_identifier"):
+                column = SQL(
+                    "CASE WHEN %s IS NULL THEN NULL ELSE jsonb_build_object('name', %s) END",
+                    column,
+                    column,
+                )
+            parts += [SQL("%s", key), column]
+        return columns, SQL("jsonb_strip_nulls(jsonb_build_object(%s))", SQL(", ").join(parts))
+
+    def _field_value_sql(self, Product, table, fname, query, changes):
+        """The text sent for field ``fname`` of a product (for relations: the first related
+        record's name; for selections: the label)."""
+        field = Product._fields.get(fname)
+        if field is None or field.type not in MAPPABLE_TYPES:
+            raise SyncStopped(
+                "failed",
+                self.env._("The product field %(field)s cannot be sent to CRM.COM.", field=fname),
+            )
+        model, alias = Product, table
+        try:
+            if field.related and not field.store:
+                model, field, alias = Product._traverse_related_sql(table, field, query)
+            if field.type == "many2many":
+                comodel = Product.env[field.comodel_name]
+                order = "sequence, id" if "sequence" in comodel._fields else "id"
+                relation = {
+                    "rel": SQL.identifier(field.relation),
+                    "table": SQL.identifier(comodel._table),
+                    "col1": SQL.identifier(field.column1),
+                    "col2": SQL.identifier(field.column2),
+                    "owner": SQL.identifier(alias, "id"),
+                }
+                changes.append(
+                    lambda since: SQL(
+                        "EXISTS (SELECT 1 FROM %(rel)s JOIN %(table)s AS crmcom_co"
+                        " ON crmcom_co.id = %(rel)s.%(col2)s WHERE %(rel)s.%(col1)s = %(owner)s"
+                        " AND crmcom_co.write_date >= %(since)s)",
+                        since=since,
+                        **relation,
+                    )
+                )
+                return SQL(
+                    "(SELECT %(name)s FROM %(rel)s JOIN %(table)s AS crmcom_co"
+                    " ON crmcom_co.id = %(rel)s.%(col2)s WHERE %(rel)s.%(col1)s = %(owner)s"
+                    " ORDER BY %(order)s LIMIT 1)",
+                    name=self._name_sql(comodel, "crmcom_co"),
+                    rel=SQL.identifier(field.relation),
+                    table=SQL.identifier(comodel._table),
+                    col1=SQL.identifier(field.column1),
+                    col2=SQL.identifier(field.column2),
+                    owner=SQL.identifier(alias, "id"),
+                    order=SQL(", ").join(
+                        SQL.identifier("crmcom_co", name.strip()) for name in order.split(",")
+                    ),
+                )
+            value = model._field_to_sql(alias, field.name, query)
+        except ValueError as exc:  # not stored
+            raise SyncStopped(
+                "failed",
+                self.env._(
+                    "The product field %(field)s is not stored: choose another one (%(error)s).",
+                    field=fname,
+                    error=exc,
+                ),
+            ) from exc
+        if field.type == "many2one":
+            comodel = Product.env[field.comodel_name]
+            changes.append(
+                lambda since: SQL(
+                    "EXISTS (SELECT 1 FROM %s AS crmcom_co WHERE crmcom_co.id = %s"
+                    " AND crmcom_co.write_date >= %s)",
+                    SQL.identifier(comodel._table),
+                    value,
+                    since,
+                )
+            )
+            return SQL(
+                "(SELECT %s FROM %s AS crmcom_co WHERE crmcom_co.id = %s)",
+                self._name_sql(comodel, "crmcom_co"),
+                SQL.identifier(comodel._table),
+                value,
+            )
+        if field.type == "selection":
+            labels = field._description_selection(Product.env)
+            if labels:
+                cases = SQL(" ").join(SQL("WHEN %s THEN %s", key, label) for key, label in labels)
+                return SQL("(CASE %s %s ELSE %s END)", value, cases, value)
+        return value
+
+    def _name_sql(self, comodel, alias):
+        fname = "name" if "name" in comodel._fields else comodel._rec_name
+        return comodel._field_to_sql(alias, fname)
+
+    def _payloads(self, company, products):
+        """{product id: payload} as the synchronisation would send them (tests, benchmark)."""
+        self.env.flush_all()
+        self.env.cr.execute(SQL("SET LOCAL jit = off"))
+        self.env.cr.execute(self._changes_query(company, products))
+        return {row[0]: row[2] for row in self.env.cr.fetchall()}
+
+    # ------------------------------------------------------------------ one batch
+
+    def _record(self, batch, data, run, company):
+        """Store the outcome of one batch for each of its products."""
+        by_code, duplicates, items = dict(batch.by_code), batch.duplicates, batch.items
+        data = data if isinstance(data, dict) else {}
+        done, errors = [], []
+        for entry in data.get("processed_products_set") or []:
+            item = by_code.pop(entry.get("request_code"), None)
+            if item:
+                done.append((item, entry.get("id")))
+        for entry in data.get("unprocessed_products_set") or []:
+            item = by_code.pop(entry.get("request_code"), None)
+            if item:
+                reason = ": ".join(
+                    str(part)
+                    for part in (entry.get("error_code"), entry.get("error_description"))
+                    if part
+                )
+                errors.append((item, reason or self.env._("Refused by CRM.COM")))
+        for item in by_code.values():
+            errors.append((item, self.env._("CRM.COM did not report on this product.")))
+        for item in duplicates:
+            errors.append(
+                (
+                    item,
+                    self.env._(
+                        "Another product of the same batch has the internal reference %(code)s.",
+                        code=item.code,
+                    ),
+                )
+            )
+        self._write_states(company, done, errors)
+        run.write(
+            {
+                "batches": run.batches + 1,
+                "sent": run.sent + len(items),
+                "processed": run.processed + len(done),
+                "unprocessed": run.unprocessed + len(errors),
+            }
+        )
+
+    def _write_states(self, company, done, errors):
+        now, cr = fields.Datetime.now(), self.env.cr
+        common = {"company": company.id, "now": now}
+        # New products are inserted, known ones updated: cheaper than INSERT ... ON CONFLICT.
+        new = [(item, crm_id) for item, crm_id in done if not item.known]
+        if new:
+            cr.execute(
+                SQL(
+                    """
+                INSERT INTO crmcom_product_state
+                       (company_id, product_id, state, crmcom_id, payload_hash, sent_invalid,
+                        synced_at, attempted_at)
+                SELECT %(company)s, t.pid, 'synced', t.cid, t.hash, t.inv, %(now)s, %(now)s
+                  FROM unnest(%(pids)s::int[], %(cids)s::varchar[], %(hashes)s::varchar[],
+                              %(inv)s::bool[]) AS t(pid, cid, hash, inv)
+                """,
+                    **common,
+                    **_columns(new),
+                )
+            )
+        known = [(item, crm_id) for item, crm_id in done if item.known]
+        if known:
+            cr.execute(
+                SQL(
+                    """
+                UPDATE crmcom_product_state AS s
+                   SET state = 'synced', crmcom_id = t.cid, payload_hash = t.hash,
+                       sent_invalid = t.inv, error = NULL,
+                       synced_at = %(now)s, attempted_at = %(now)s
+                  FROM unnest(%(pids)s::int[], %(cids)s::varchar[], %(hashes)s::varchar[],
+                              %(inv)s::bool[]) AS t(pid, cid, hash, inv)
+                 WHERE s.product_id = t.pid AND s.company_id = %(company)s
+                """,
+                    **common,
+                    **_columns(known),
+                )
+            )
+        if errors:
+            cr.execute(
+                SQL(
+                    """
+                INSERT INTO crmcom_product_state
+                       (company_id, product_id, state, error, attempted_at, sent_invalid)
+                SELECT %(company)s, t.pid, 'error', t.error, %(now)s, false
+                  FROM unnest(%(pids)s::int[], %(errors)s::text[]) AS t(pid, error)
+                ON CONFLICT (product_id, company_id) DO UPDATE
+                   SET state = 'error', error = EXCLUDED.error, payload_hash = NULL,
+                       attempted_at = EXCLUDED.attempted_at
+                """,
+                    **common,
+                    pids=[item.product_id for item, _error in errors],
+                    errors=[error for _item, error in errors],
+                )
+            )
+        self.env["crmcom.product.state"].invalidate_model()
+
+    # ------------------------------------------------------------------ lock
+
+    def _try_lock(self, company, session=True):
+        """Take the company's advisory lock without waiting; say whether it was taken.
+
+        A run that commits holds a session-level lock: it survives the commits between
+        batches, and PostgreSQL frees it when the worker's connection goes away, whatever
+        happened. A run that does not commit (the product action) holds a transaction-level
+        one, freed with its transaction whatever the outcome.
+        """
+        function = "pg_try_advisory_lock" if session else "pg_try_advisory_xact_lock"
+        self.env.cr.execute(SQL("SELECT %s(%s, %s)", SQL(function), LOCK_CLASS, company.id))
+        return self.env.cr.fetchone()[0]
+
+    def _unlock(self, company):
+        query = SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, company.id)
+        try:
+            self.env.cr.execute(query)
+        except psycopg2.Error:
+            # An aborted transaction: end it, or the lock would outlive the run.
+            self.env.cr.rollback()
+            self.env.cr.execute(query)
+
+
+def _columns(done):
+    """The arrays of product ids, CRM.COM ids, hashes and validity of accepted products."""
+    return {
+        "pids": [item.product_id for item, _id in done],
+        "cids": [str(crm_id) if crm_id else None for _item, crm_id in done],
+        "hashes": [item.hash for item, _id in done],
+        "inv": [item.invalid for item, _id in done],
+    }
+
+
+def _summarised(record):
+    """Keep the call log small: the first products of a request and how many there were."""
+    products = record.request.get("products_set") if isinstance(record.request, dict) else None
+    if isinstance(products, list) and len(products) > LOGGED_PRODUCTS:
+        record.request = {
+            **record.request,
+            "products_set": [
+                *products[:LOGGED_PRODUCTS],
+                f"... and {len(products) - LOGGED_PRODUCTS} more products",
+            ],
+        }
+    return record

@@ -1,0 +1,343 @@
+"""Product synchronisation: batches, incremental runs, per-product errors, outages, locking."""
+
+from unittest.mock import patch
+
+from odoo import sql_db
+from odoo.exceptions import ValidationError
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
+
+from ..models.crmcom_product_sync import LOCK_CLASS
+from ..simulator import methods as simulator_methods
+from ..simulator.validation import ApiError
+from .common import SimulatorMixin, connect_company
+
+SYNC = "products/synchronise"
+
+
+@tagged("post_install", "-at_install")
+class TestProductSync(SimulatorMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+        cls.company = cls.env.company
+        connect_company(cls.company, cls.simulator)
+        cls.env["res.company"].search([("id", "!=", cls.company.id)]).sudo().write(
+            {"crmcom_enabled": False}
+        )
+        cls.category = cls.env["product.category"].create({"name": "Sync test"})
+        cls.pos_category = cls.env["pos.category"].create({"name": "Coffee"})
+        cls.products = cls.env["product.product"].create(
+            [
+                {
+                    "name": f"Product {index}",
+                    "default_code": f"SYNC-{index:05d}",
+                    "categ_id": cls.category.id,
+                    "available_in_pos": True,
+                    "pos_categ_ids": [(6, 0, cls.pos_category.ids)],
+                }
+                for index in range(2500)
+            ]
+        )
+        cls.engine = cls.env["crmcom.product.sync"]
+        cls.cron = cls.env.ref("pos_crmcom_rewards.ir_cron_crmcom_product_sync")
+
+    def setUp(self):
+        super().setUp()
+        self.reset_simulator()
+        self.scope(50)
+
+    # ------------------------------------------------------------------ helpers
+
+    def scope(self, count):
+        """Synchronise the first ``count`` test products only."""
+        self.company.crmcom_sync_domain = repr([("id", "in", self.products[:count].ids)])
+
+    def sync_calls(self):
+        return self.env["crmcom.call.log"].search_count([("method", "=", SYNC)])
+
+    def run_cron(self):
+        """Run the scheduled action as the scheduler would (it commits after each batch)."""
+        with self.enter_registry_test_mode():
+            self.cron.method_direct_trigger()
+        return self.env["crmcom.product.sync.run"].search([], limit=1)
+
+    def crm_products(self):
+        return {item["code"]: item for item in self.simulator_state()["products"]}
+
+    def states(self, products):
+        return self.env["crmcom.product.state"].search(
+            [("company_id", "=", self.company.id), ("product_id", "in", products.ids)]
+        )
+
+    # ------------------------------------------------------------------ batches
+
+    def test_batch_boundaries(self):
+        for count, calls in ((999, 1), (1000, 1), (1001, 2), (2500, 3)):
+            with self.subTest(count=count):
+                self.scope(count)
+                before = self.sync_calls()
+                run = self.engine._sync_company(self.company, full=True, commit=False)
+                self.assertEqual(run.state, "done", run.message)
+                self.assertEqual(self.sync_calls() - before, calls)
+                self.assertEqual((run.batches, run.sent, run.processed), (calls, count, count))
+                self.assertEqual(len(self.crm_products()), count)
+
+    def test_batch_size_is_configurable_but_never_over_1000(self):
+        for size in (1001, 5000, 0, -1):
+            with self.assertRaisesRegex(ValidationError, "between 1 and 1,000", msg=size):
+                self.company.crmcom_sync_batch_size = size
+        with self.assertRaisesRegex(ValidationError, "1,000"):
+            self.env["res.config.settings"].create({"crmcom_sync_batch_size": 1500}).execute()
+        self.company.crmcom_sync_batch_size = 400
+        self.scope(1001)
+        run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual((run.batches, run.sent, self.sync_calls()), (3, 1001, 3))
+
+    # ------------------------------------------------------------------ what is sent
+
+    def test_mapping_and_fallback_code(self):
+        self.company.crmcom_sync_type_field_id = self.env["ir.model.fields"]._get(
+            "product.product", "type"
+        )
+        self.company.crmcom_sync_brand_field_id = self.env["ir.model.fields"]._get(
+            "product.product", "barcode"
+        )
+        product = self.products[0]
+        product.write({"description_sale": "A long text", "barcode": "BRAND-X"})
+        no_code = self.products[1]
+        no_code.default_code = "  "
+        self.scope(2)
+        run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual(run.state, "done", run.message)
+        sent = self.crm_products()
+        self.assertEqual(set(sent), {"SYNC-00000", f"ODOO-{no_code.id}"})
+        self.assertEqual(set(sent), {product._crmcom_code(), no_code._crmcom_code()})
+        item = sent["SYNC-00000"]
+        self.assertEqual(item["description"], "Product 0")
+        self.assertEqual(item["long_description"], "A long text")
+        self.assertEqual(item["type_identifier"], {"name": "Goods"})
+        self.assertEqual(item["brand_identifier"], {"name": "BRAND-X"})
+        self.assertEqual(item["family_identifier"], {"name": "Sync test"})
+        self.assertEqual(item["category_identifier"], {"name": "Coffee"})
+        self.assertIsNone(item["product_validity_to"])
+        self.assertEqual(product.crmcom_sync_state, "synced")
+        self.assertEqual(product.crmcom_product_ref, item["id"])
+        self.assertTrue(product.crmcom_synced_at)
+        self.assertIn(
+            product, self.env["product.product"].search([("crmcom_sync_state", "=", "synced")])
+        )
+
+    def test_archived_products_are_sent_as_no_longer_valid(self):
+        self.scope(3)
+        self.engine._sync_company(self.company, commit=False)
+        product = self.products[2]
+        product.action_archive()
+        run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual(run.sent, 1)
+        item = self.crm_products()["SYNC-00002"]
+        self.assertTrue(item["product_validity_to"])
+        self.assertEqual(item["life_cycle_state"], "NOT_EFFECTIVE")
+        # Sent once: an archived product is not sent again and again.
+        self.assertEqual(self.engine._sync_company(self.company, commit=False).sent, 0)
+        product.action_unarchive()
+        run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual(run.sent, 1)
+        self.assertIsNone(self.crm_products()["SYNC-00002"]["product_validity_to"])
+        self.assertEqual(self.engine._sync_company(self.company, commit=False).sent, 0)
+
+    # ------------------------------------------------------------------ incremental
+
+    def test_incremental_run_sends_only_changed_products(self):
+        run = self.run_cron()
+        self.assertEqual((run.state, run.sent, run.trigger), ("done", 50, "cron"))
+        self.assertEqual(self.run_cron().sent, 0, "nothing changed, nothing sent")
+        calls = self.sync_calls()
+        self.products[3].name = "Renamed"
+        self.products[7].description_sale = "New text"
+        self.products[9].categ_id = self.env["product.category"].create({"name": "Other"})
+        self.products[11].standard_price = 99  # not synchronised: not a change
+        run = self.run_cron()
+        self.assertEqual((run.sent, run.processed, run.batches), (3, 3, 1))
+        self.assertEqual(self.sync_calls(), calls + 1)
+        sent = self.crm_products()
+        self.assertEqual(sent["SYNC-00003"]["description"], "Renamed")
+        self.assertEqual(sent["SYNC-00009"]["family_identifier"], {"name": "Other"})
+        # Renaming a category changes the payload of its products (none of them is written).
+        self.category.name = "Renamed family"
+        self.assertEqual(self.run_cron().sent, 49)  # product 9 is in another one now
+        self.assertEqual(
+            self.crm_products()["SYNC-00001"]["family_identifier"]["name"], "Renamed family"
+        )
+        self.pos_category.name = "Renamed POS category"
+        self.assertEqual(self.run_cron().sent, 50)
+        self.assertEqual(self.run_cron().sent, 0)
+        # A full resync sends everything again.
+        run = self.engine._sync_company(self.company, full=True, commit=False)
+        self.assertEqual((run.sent, run.full), (50, True))
+
+    def test_incremental_run_rebuilds_only_what_was_written_since_the_last_run(self):
+        self.run_cron()
+        # Everything was written long before that run, except what this test changes next.
+        for table in ("product_product", "product_template", "product_category", "pos_category"):
+            self.env.cr.execute(
+                SQL("UPDATE %s SET write_date = '2000-01-01'", SQL.identifier(table))
+            )
+        # A stored hash that no longer matches goes unnoticed when nothing was written...
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crmcom_product_state SET payload_hash = 'stale' WHERE product_id = ANY(%s)",
+                self.products[:5].ids,
+            )
+        )
+        self.assertEqual(self.run_cron().sent, 0)
+        # ... and is sent when something it is made of was.
+        self.products[1].name = "Written"
+        self.assertEqual(self.run_cron().sent, 1)
+        self.pos_category.name = "Written too"
+        self.assertEqual(self.run_cron().sent, 50)
+        # A changed mapping rebuilds everything.
+        self.company.crmcom_sync_type_field_id = self.env["ir.model.fields"]._get(
+            "product.product", "type"
+        )
+        self.assertEqual(self.run_cron().sent, 50)
+        self.assertEqual(self.crm_products()["SYNC-00001"]["type_identifier"], {"name": "Goods"})
+
+    def test_full_resync_button_and_sync_now_wake_the_scheduled_action(self):
+        self.engine._sync_company(self.company, commit=False)
+        settings = self.env["res.config.settings"].create({})
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", self.cron.id)])
+        action = settings.action_crmcom_sync_products_full()
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertEqual(set(self.states(self.products[:50]).mapped("state")), {"pending"})
+        action = settings.action_crmcom_sync_products()
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", self.cron.id)]),
+            triggers + 2,
+        )
+        self.assertEqual(self.run_cron().sent, 50)
+
+    # ------------------------------------------------------------------ per-product errors
+
+    def test_refused_products_keep_their_error_and_are_retried(self):
+        refused = {"SYNC-00004", "SYNC-00020"}
+        parse = simulator_methods._parse_product
+
+        def picky_parse(item):
+            if item.get("code") in refused:
+                raise ApiError("INVALID_PRODUCT", "Unknown brand", "brand not configured")
+            return parse(item)
+
+        with patch.object(simulator_methods, "_parse_product", picky_parse):
+            run = self.run_cron()
+        self.assertEqual(run.state, "done_with_errors")
+        self.assertEqual((run.sent, run.processed, run.unprocessed), (50, 48, 2))
+        bad = self.products[4] | self.products[20]
+        for product in bad:
+            self.assertEqual(product.crmcom_sync_state, "error")
+            self.assertEqual(product.crmcom_sync_error, "INVALID_PRODUCT: Unknown brand")
+        self.assertEqual(
+            self.env["product.product"].search(
+                [("crmcom_sync_state", "=", "error"), ("id", "in", self.products.ids)]
+            ),
+            bad,
+        )
+        self.assertEqual(self.products[5].crmcom_sync_state, "synced")
+        # Next run: only the two refused products, which now pass.
+        run = self.run_cron()
+        self.assertEqual((run.state, run.sent, run.processed), ("done", 2, 2))
+        self.assertEqual(set(self.states(bad).mapped("state")), {"synced"})
+        self.assertFalse(any(self.states(bad).mapped("error")))
+
+    # ------------------------------------------------------------------ outages
+
+    def fail_second_batch(self, kind):
+        """Patch the engine so that CRM.COM fails (``kind``) on the second batch of a run."""
+        submit = type(self.engine)._submit
+        calls = []
+
+        def failing_submit(engine, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:  # the first call is over: its reply was read
+                self.simulator.faults.add(kind, method=SYNC, times=1)
+            return submit(engine, *args, **kwargs)
+
+        return patch.object(type(self.engine), "_submit", failing_submit)
+
+    def test_outage_mid_run_keeps_finished_batches_and_resumes(self):
+        for kind in ("http_500", "drop", "drop_after"):
+            with self.subTest(kind=kind):
+                self.reset_simulator()
+                self.env["crmcom.product.state"].search([]).unlink()
+                self.scope(2500)
+                with self.fail_second_batch(kind):
+                    run = self.run_cron()
+                self.assertEqual(run.state, "interrupted")
+                self.assertIn("could not be reached", run.message)
+                self.assertEqual((run.batches, run.processed), (1, 1000))
+                states = self.states(self.products)
+                self.assertEqual(len(states), 1000)
+                self.assertEqual(set(states.mapped("state")), {"synced"})
+                self.assertEqual(self.products[1500].crmcom_sync_state, "pending")
+                # The next run completes the job, without sending the first batch again.
+                run = self.run_cron()
+                self.assertEqual((run.state, run.sent, run.batches), ("done", 1500, 2))
+                crm = self.crm_products()
+                self.assertEqual(len(crm), 2500, "no duplicates")
+                self.assertEqual(len(self.states(self.products).filtered("crmcom_id")), 2500)
+                self.assertEqual(self.run_cron().sent, 0)
+
+    def test_outage_at_the_start_is_recorded(self):
+        self.simulator.faults.add("drop", method=SYNC, times=1)
+        run = self.run_cron()
+        self.assertEqual((run.state, run.processed), ("interrupted", 0))
+        self.assertTrue(run.ended_at)
+        self.assertEqual(self.run_cron().processed, 50)
+
+    def test_unknown_definition_fails_the_run_with_crmcom_reason(self):
+        self.company.crmcom_sync_definition = "NO SUCH DEFINITION"
+        run = self.run_cron()
+        self.assertEqual(run.state, "failed")
+        self.assertIn("refused", run.message)
+        self.assertFalse(self.states(self.products[:50]))
+
+    # ------------------------------------------------------------------ locking
+
+    def test_two_runs_never_overlap(self):
+        # Another worker runs the synchronisation of this company: it holds the lock.
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other:
+            other.execute(SQL("SELECT pg_advisory_lock(%s, %s)", LOCK_CLASS, self.company.id))
+            try:
+                run = self.engine._sync_company(self.company, commit=False)
+                self.assertEqual(run.state, "skipped")
+                self.assertIn("Another product synchronisation", run.message)
+                self.assertEqual(self.sync_calls(), 0)
+                action = self.env["res.config.settings"].create({}).action_crmcom_sync_products()
+                self.assertIn("already running", action["params"]["message"])
+                cron_run = self.run_cron()
+                self.assertEqual(cron_run.state, "skipped")
+                self.assertEqual(self.sync_calls(), 0)
+            finally:
+                other.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, self.company.id))
+        self.assertEqual(self.engine._sync_company(self.company, commit=False).state, "done")
+
+    def test_a_run_left_running_by_a_crash_is_closed_by_the_next(self):
+        stale = self.env["crmcom.product.sync.run"].create(
+            {"company_id": self.company.id, "state": "running"}
+        )
+        run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual((stale.state, run.state), ("interrupted", "done"))
+
+    # ------------------------------------------------------------------ product action
+
+    def test_product_action_sends_the_selected_products_now(self):
+        self.engine._sync_company(self.company, commit=False)
+        template = self.products[5].product_tmpl_id
+        action = template.action_crmcom_sync()
+        self.assertEqual(action["params"]["type"], "success")
+        run = self.env["crmcom.product.sync.run"].search([], limit=1)
+        self.assertEqual((run.trigger, run.sent, run.processed), ("products", 1, 1))
+        self.assertEqual(template.crmcom_state_ids.state, "synced")
+        action = self.products[6:9].action_crmcom_sync()
+        self.assertIn("3 products sent", action["params"]["message"])

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make bench: benchmark of the product synchronisation. Installs the add-on without demo data
+# into a fresh database, seeds BENCH_PRODUCTS products, synchronises them against the CRM.COM
+# simulator (full, then incremental with nothing changed), then posts the same payloads with
+# a bare client; prints time, products/s, calls, memory and the ratios.
+#
+# Environment:
+#   BENCH_PRODUCTS=N  number of products (default 100000)
+#   BENCH_DB=name     database name (default crmcom_bench); dropped first, and afterwards
+#                     unless KEEP_DB=1
+set -euo pipefail
+# shellcheck source=tools/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+bash "$REPO/tools/setup.sh"
+ensure_venv
+ensure_postgres
+ensure_addons_dir
+
+DB="${BENCH_DB:-crmcom_bench}"
+PRODUCTS="${BENCH_PRODUCTS:-100000}"
+CONF="$BUILD_DIR/odoo-bench-$DB.conf"
+LOG_DIR="$BUILD_DIR/logs"
+mkdir -p "$LOG_DIR"
+
+cleanup() {
+    local status=$?
+    if [[ "${KEEP_DB:-0}" != "1" ]]; then
+        drop_db "$DB"
+        rm -f "$CONF"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+write_odoo_conf "$CONF" "$DB" "workers = 0" "max_cron_threads = 0" "log_level = warn"
+drop_db "$DB"
+log "installing $ADDON_NAME without demo data into $DB"
+odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --stop-after-init --log-level=warn \
+    >"$LOG_DIR/bench-install-$DB.log" 2>&1 || die "install failed, see $LOG_DIR/bench-install-$DB.log"
+
+log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -h | awk '/^Mem:/ {print $2}') RAM; $(date -u)"
+"$VENV/bin/python" "$REPO/tools/bench_product_sync.py" --conf "$CONF" --db "$DB" --products "$PRODUCTS"
