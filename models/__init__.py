@@ -1,5 +1,6 @@
 from . import crmcom_call_log
 from . import crmcom_token
+from . import crmcom_secret
 from . import crmcom_purchase
 from . import product_product
 from . import res_partner

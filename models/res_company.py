@@ -43,9 +43,19 @@ class ResCompany(models.Model):
         help='A Web API key of the "System Key" classification is what CRM.COM recommends '
         "for POS integrations.",
     )
-    crmcom_api_key = fields.Char(string="CRM.COM Web API key", groups="base.group_system")
+    crmcom_api_key = fields.Char(
+        string="CRM.COM Web API key",
+        compute="_compute_crmcom_secrets",
+        inverse="_inverse_crmcom_secrets",
+        groups="base.group_system",
+    )
     crmcom_username = fields.Char(string="CRM.COM user name", groups="base.group_system")
-    crmcom_password = fields.Char(string="CRM.COM password", groups="base.group_system")
+    crmcom_password = fields.Char(
+        string="CRM.COM password",
+        compute="_compute_crmcom_secrets",
+        inverse="_inverse_crmcom_secrets",
+        groups="base.group_system",
+    )
     crmcom_organisation = fields.Char(string="CRM.COM organisation", groups="base.group_system")
     crmcom_unit_key = fields.Selection(
         [("alternative_code", "Alternative code"), ("id", "ID"), ("name", "Name")],
@@ -77,6 +87,27 @@ class ResCompany(models.Model):
         groups="base.group_system",
         help="Name of the products synchronisation run definition configured in CRM.COM.",
     )
+
+    def _compute_crmcom_secrets(self):
+        # Read with the user's rights: another company's credentials read as empty.
+        secrets = self.env["crmcom.secret"].search([("company_id", "in", self.ids)])
+        by_company = {secret.company_id.id: secret for secret in secrets}
+        for company in self:
+            secret = by_company.get(company.id)
+            company.crmcom_api_key = secret.api_key if secret else False
+            company.crmcom_password = secret.password if secret else False
+
+    def _inverse_crmcom_secrets(self):
+        secrets = self.env["crmcom.secret"]
+        for company in self:
+            values = {"api_key": company.crmcom_api_key, "password": company.crmcom_password}
+            # Found whatever the rules, written with them: another company's credentials
+            # can't be replaced (AccessError), nor duplicated.
+            secret = secrets.sudo().search([("company_id", "=", company.id)]).sudo(False)
+            if secret:
+                secret.write(values)
+            else:
+                secrets.create({"company_id": company.id, **values})
 
     @api.constrains("crmcom_base_url")
     def _check_crmcom_base_url(self):

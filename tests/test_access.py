@@ -92,7 +92,7 @@ class TestCrmComAccess(TransactionCase):
         logs = self.env["crmcom.call.log"].with_user(other_admin).search([])
         self.assertNotIn(self.log, logs)
 
-    def test_other_company_sees_no_crmcom_data(self):
+    def test_other_company_sees_no_credentials_and_no_crmcom_data(self):
         other = self.env["res.company"].create({"name": "Other shop"})
         other_admin = new_test_user(
             self.env,
@@ -101,6 +101,11 @@ class TestCrmComAccess(TransactionCase):
             company_id=other.id,
             company_ids=[(6, 0, other.ids)],
         )
+        # Companies are readable across companies; their credentials are not.
+        self.assertFalse(self.company.with_user(other_admin).crmcom_api_key)
+        with self.assertRaises(AccessError):
+            self.company.with_user(other_admin).write({"crmcom_api_key": "HIJACK"})
+        self.assertEqual(self.company.crmcom_api_key, "TOP-SECRET-KEY")
         config = self.env["pos.config"].create({"name": "Till A"})
         purchase = (
             self.env["crmcom.purchase"]
