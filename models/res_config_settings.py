@@ -2,6 +2,7 @@ from odoo import fields, models
 
 from ..crmcom import CrmComError
 from .crmcom_call_log import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
+from .crmcom_purchase import ABANDONED_AFTER_PARAM, DEFAULT_ABANDONED_AFTER_HOURS
 
 SYSTEM = "base.group_system"
 
@@ -47,6 +48,14 @@ class ResConfigSettings(models.TransientModel):
         config_parameter=RETENTION_PARAM,
         default=DEFAULT_RETENTION_DAYS,
         groups=SYSTEM,
+    )
+    crmcom_abandoned_after_hours = fields.Integer(
+        string="Cancel abandoned wallet spends after (hours)",
+        config_parameter=ABANDONED_AFTER_PARAM,
+        default=DEFAULT_ABANDONED_AFTER_HOURS,
+        groups=SYSTEM,
+        help="A wallet spend whose order never reached Odoo is cancelled in CRM.COM after "
+        "this long. Tills that work offline sync late: keep it longer than they stay offline.",
     )
 
     # Per point of sale.

@@ -190,3 +190,10 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         token = self.env["crmcom.token"].search([("company_id", "=", self.company.id)])
         self.assertTrue(token.token)
         self.assertNotEqual(token.token, old)
+
+    def test_abandoned_age_is_a_setting(self):
+        self.settings(crmcom_abandoned_after_hours=6).execute()
+        self.assertEqual(
+            self.env["ir.config_parameter"].get_param("pos_crmcom_rewards.abandoned_after_hours"),
+            "6",
+        )
