@@ -3,10 +3,12 @@
 Designed for catalogues of hundreds of thousands of products:
 
 - PostgreSQL builds each product's payload (jsonb) from the mapped fields and hashes it, in
-  one query per run; only products whose hash differs from the one of their last accepted
-  payload (or whose last attempt failed) come back, through a cursor, one batch at a time, so
-  memory does not grow with the catalogue; products not written since the last complete run
-  (nor their category...) are not even rebuilt, so an unchanged catalogue costs one scan;
+  one query per batch (keyset pagination on the product id, over a window of ids read through
+  the primary key), on a connection and in a thread of their own while the previous batch
+  travels and its states are written; only products whose hash differs from the one of their
+  last accepted payload (or whose last attempt failed) come back, so memory does not grow with
+  the catalogue; products not written since the last complete run (nor their category...) are
+  not even rebuilt, so an unchanged catalogue costs one scan;
 - every batch (at most 1,000 products, CRM.COM's limit) is followed by one SQL statement for the
   per-product states and by a commit, so a crash, a timeout or an outage loses nothing and a
   later run sends only what is left; that work overlaps the call of the next batch;
@@ -19,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 
+import odoo.modules.module
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
@@ -29,7 +32,6 @@ from ..crmcom import BadReplyError, CrmComError, MemoryTokenStore, TransportErro
 _logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000  # CRM.COM's limit per products/synchronise call
-CURSOR = "crmcom_product_sync"
 LOCK_CLASS = 0x43524D50  # "CRMP": first key of the advisory lock, the company id is the second
 LOGGED_PRODUCTS = 3  # products of a request kept in the call log (the rest is summarised)
 INVALID_MARK = "__no_longer_valid__"
@@ -48,6 +50,38 @@ MAPPABLE_TYPES = ("char", "text", "selection", "many2one", "many2many")
 
 Item = namedtuple("Item", "product_id code payload hash invalid known")
 Batch = namedtuple("Batch", "items by_code duplicates future")
+# Placeholders in the query of a batch: the window of product ids ]after, upto] and the
+# number of rows wanted (see _Pages).
+_AFTER, _UPTO, _LIMIT = object(), object(), object()
+MAX_ID = 2**31 - 1  # product ids are PostgreSQL integers
+
+
+class _Pages:
+    """The query of the products to send, a window of product ids at a time: composed once,
+    with the bounds of the window and the number of rows wanted put in place of the
+    placeholders at each execution."""
+
+    def __init__(self, sql, size, window):
+        self.code = sql.code
+        self.params = list(sql.params)
+        self.size = size  # products per batch
+        self.window = window  # product ids looked at by the next query
+        self.last_id = 0  # every product up to this id was read
+        self.done = False
+
+    def query(self, upto, limit):
+        values = {id(_AFTER): self.last_id, id(_UPTO): upto, id(_LIMIT): limit}
+        return self.code, [values.get(id(param), param) for param in self.params]
+
+
+class _Done:
+    """A result already there, read like a future's."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
 
 
 class SyncStopped(Exception):
@@ -179,7 +213,6 @@ class CrmcomProductSync(models.AbstractModel):
                 _logger.exception("CRM.COM product sync of %s failed", company.name)
                 self.env.cr.rollback()
                 self.env.invalidate_all(flush=False)
-                self._close_cursor()
                 run = run.exists() or Run.create(
                     {"company_id": company.id, "trigger": trigger, "full": full}
                 )
@@ -228,41 +261,64 @@ class CrmcomProductSync(models.AbstractModel):
         )
         run.snapshot_at = self.env.cr.fetchone()[0] or fields.Datetime.now()
         self._commit(commit)
-        query = self._changes_query(company, products)
-        cr = self.env.cr
-        # A cursor WITH HOLD survives the commit after each batch: the catalogue is scanned
-        # once per run, by PostgreSQL, and only the products to send come back, in chunks.
-        self._close_cursor()
-        cr.execute(SQL("SET LOCAL jit = off"))  # compiling this query costs more than it saves
-        cr.execute(SQL("DECLARE %s SCROLL CURSOR WITH HOLD FOR %s", SQL.identifier(CURSOR), query))
+        # One query per batch, "the next products to send after the last one read", issued
+        # while the previous batch travels: building and hashing the payloads overlaps the
+        # calls. Each batch's states are committed with it, so a crash loses nothing and the
+        # next run reads only what is left. The query is composed once; only the window
+        # changes.
+        query = self._changes_query(company, products, window=(_AFTER, _UPTO), limit=_LIMIT)
+        # An explicit selection, or a catalogue of which little changed since the last complete
+        # run, is read in one window at first; a full run from a window of one batch. Then each
+        # window spans as many ids as the last batch did, and widens while products to send
+        # are sparse.
+        incremental = products is not None or self._last_complete_run_start(company)
+        pages = _Pages(query, batch_size, MAX_ID if incremental else batch_size)
         try:
-            # PostgreSQL runs the query when a cursor WITH HOLD is first committed, and again
-            # if it was read before: commit at once, then count and read the stored rows.
-            self._commit(commit)
-            cr.execute(SQL("MOVE FORWARD ALL IN %s", SQL.identifier(CURSOR)))
-            run.products_total = cr.rowcount
-            cr.execute(SQL("MOVE ABSOLUTE 0 IN %s", SQL.identifier(CURSOR)))
-            self._pipeline(client, definition, run, company, commit=commit, batch_size=batch_size)
+            self._pipeline(client, definition, run, company, commit=commit, pages=pages)
         finally:
-            self._close_cursor()
             client.close()
 
-    def _close_cursor(self):
-        """Close the run's cursor if this connection still has it (it outlives transactions)."""
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(SQL("SELECT 1 FROM pg_cursors WHERE name = %s", CURSOR))
-                if self.env.cr.fetchone():
-                    self.env.cr.execute(SQL("CLOSE %s", SQL.identifier(CURSOR)))
-        except psycopg2.Error:
-            _logger.info("CRM.COM product sync: cursor not closed (aborted transaction)")
+    def _read(self, cr, pages):
+        """The rows of the next batch of products to send (keyset pagination on the id)."""
+        rows = []
+        while len(rows) < pages.size and not pages.done:
+            wanted, upto = pages.size - len(rows), MAX_ID
+            if pages.window < MAX_ID:
+                cr.execute(
+                    SQL(
+                        "SELECT id FROM product_product WHERE id > %s"
+                        " ORDER BY id OFFSET %s LIMIT 1",
+                        pages.last_id,
+                        pages.window - 1,
+                    )
+                )
+                upto = (cr.fetchone() or (MAX_ID,))[0]
+            # Compiling the query costs more than it saves; parallel workers would scan whole
+            # tables rather than a window, and take the core the call needs.
+            cr.execute(SQL("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"))
+            cr.execute(*pages.query(upto, wanted))
+            found = cr.fetchall()
+            rows += found
+            if len(found) == wanted:
+                # The rest of the window comes next, in a window as wide as this batch needed.
+                pages.window = max(pages.size, found[-1][0] - pages.last_id)
+                pages.last_id = found[-1][0]
+                continue
+            pages.last_id, pages.done = upto, upto == MAX_ID
+            if 2 * len(found) < wanted:  # sparse: look further at once
+                pages.window *= 4
+        return rows
 
-    def _fetch(self, batch_size, now_text):
-        """The next batch of products to send, from the run's cursor."""
-        cr = self.env.cr
-        cr.execute(SQL("FETCH %s FROM %s", batch_size, SQL.identifier(CURSOR)))
+    def _read_apart(self, cr, pages):
+        """``_read`` on a cursor of its own, in a transaction of its own."""
+        try:
+            return self._read(cr, pages)
+        finally:
+            cr.rollback()
+
+    def _items(self, rows, now_text):
         items = []
-        for product_id, valid, payload, digest, sent_invalid, known in cr.fetchall():
+        for product_id, valid, payload, digest, sent_invalid, known in rows:
             if not valid:
                 payload[VALIDITY_TO] = now_text
             elif sent_invalid:
@@ -270,7 +326,7 @@ class CrmcomProductSync(models.AbstractModel):
             items.append(Item(product_id, payload["code"], payload, digest, not valid, known))
         return items
 
-    def _pipeline(self, client, definition, run, company, *, commit, batch_size):
+    def _pipeline(self, client, definition, run, company, *, commit, pages):
         """Send the batches; batch N+1 travels while batch N's outcome is stored and committed.
 
         The call runs in a thread that touches no database: it uses the company's current
@@ -295,11 +351,30 @@ class CrmcomProductSync(models.AbstractModel):
 
         now_text = fields.Datetime.now().isoformat(timespec="seconds")
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmcom-product-sync")
+        # A run that commits reads the batches on a connection of its own, in a thread of its
+        # own: the next batch is built while this one's states are written. It sees what is
+        # committed, i.e. everything but this run's states, which it does not read (ids below
+        # the window). A run that does not commit reads on its own cursor, in turn, and so
+        # does one in a test (whose cursors all share the test's connection).
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmcom-product-read")
+        apart = commit and not odoo.modules.module.current_test
+        read_cr = self.env.registry.cursor() if apart else None
+
+        def read():
+            if read_cr is None:
+                return _Done(self._read(self.env.cr, pages))
+            return reader.submit(self._read_apart, read_cr, pages)
+
         try:
-            items = self._fetch(batch_size, now_text)
+            items = self._items(read().result(), now_text)
+            run.products_total = len(items)
             batch = self._submit(executor, client, definition, items) if items else None
+            rows = read() if batch else None
             while batch:
-                following = self._fetch(batch_size, now_text)  # while the call travels
+                following = self._items(rows.result(), now_text)  # while the call travels
+                rows = read() if following else None
+                # Known only as the run goes: what was handled, in flight and read next.
+                run.products_total = run.products_examined + len(batch.items) + len(following)
                 try:
                     data = batch.future.result()
                 except CrmComError as exc:
@@ -313,6 +388,9 @@ class CrmcomProductSync(models.AbstractModel):
                 self._after_batch(run, commit)
         finally:
             executor.shutdown(wait=True)
+            reader.shutdown(wait=True)
+            if read_cr is not None:
+                read_cr.close()
             try:
                 write_log()
             except Exception:  # an aborted transaction: the run's own error says more
@@ -377,26 +455,40 @@ class CrmcomProductSync(models.AbstractModel):
             .with_context(active_test=False, lang=company.partner_id.lang or "en_US")
         )
 
-    def _changes_query(self, company, products=None):
+    def _changes_query(self, company, products=None, window=None, limit=None):
         """SQL of the products to send, by id: ``(id, valid, payload, hash, sent_invalid)``.
 
         The payload is built and hashed by PostgreSQL; a product comes back when it is new,
         when its last attempt failed, when its hash differs from the one CRM.COM last
         accepted, or always for an explicit selection (``products``). Products once sent that
         left the scope (archived, no longer in the POS) come back once, as no longer valid.
+        ``window`` ``(after, upto)``, ``limit``: only the first ``limit`` of those whose id is
+        above ``after`` and at most ``upto``.
         """
         Product = self._product_model(company)
-        scope = self._scope_query(company, Product).subselect()
-        query = Product._search([])  # active_test is off: every product, archived too
         table = Product._table
+        scope_query = self._scope_query(company, Product)
+        query = Product._search([])  # active_test is off: every product, archived too
+        state_window = SQL()
+        if window is not None:
+            # On every side of the joins: PostgreSQL then reads only that window of the
+            # catalogue and of the states, through their indexes.
+            column = SQL.identifier(table, "id")
+            for part in (scope_query, query):
+                part.add_where(SQL("%s > %s AND %s <= %s", column, window[0], column, window[1]))
+            state_window = SQL(
+                " AND crmcom_state.product_id > %s AND crmcom_state.product_id <= %s", *window
+            )
+        scope = scope_query.subselect()
         query.add_join(
             "LEFT JOIN",
             "crmcom_state",
             "crmcom_product_state",
             SQL(
-                "crmcom_state.product_id = %s AND crmcom_state.company_id = %s",
+                "crmcom_state.product_id = %s AND crmcom_state.company_id = %s%s",
                 SQL.identifier(table, "id"),
                 company.id,
+                state_window,
             ),
         )
         changes = []  # SQL conditions "a record the payload is made of changed since %s"
@@ -451,12 +543,13 @@ class CrmcomProductSync(models.AbstractModel):
                     OFFSET 0) AS crmcom_hashed
              WHERE %(force)s OR known_state IS DISTINCT FROM 'synced'
                    OR hash IS DISTINCT FROM known_hash
-             ORDER BY id
+             ORDER BY id %(limit)s
             """,
             mark="|" + INVALID_MARK,
             payload=payload,
             inner=inner,
             force=products is not None,
+            limit=SQL("LIMIT %s", limit) if limit is not None else SQL(),
         )
 
     def _last_complete_run_start(self, company):

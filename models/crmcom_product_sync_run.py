@@ -37,7 +37,10 @@ class CrmcomProductSyncRun(models.Model):
     started_at = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
     ended_at = fields.Datetime(readonly=True)
     products_total = fields.Integer(
-        string="To send", readonly=True, help="Products new, changed or failed when it started."
+        string="To send",
+        readonly=True,
+        help="Products new, changed or failed found so far: it grows while the run reads "
+        "the catalogue ahead, and is exact when the run ends.",
     )
     products_examined = fields.Integer(string="Handled", readonly=True)
     batches = fields.Integer(readonly=True)
