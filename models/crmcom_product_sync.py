@@ -28,6 +28,7 @@ from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..crmcom import BadReplyError, CrmComError, MemoryTokenStore, TransportError
+from .notification import notification
 
 _logger = logging.getLogger(__name__)
 
@@ -122,17 +123,12 @@ class CrmcomProductSync(models.AbstractModel):
                 self.env._("%(company)s is not connected to CRM.COM Rewards.", company=company.name)
             )
         run = self._sync_company(company, trigger="products", products=products, commit=False)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("CRM.COM product synchronisation"),
-                "message": run._summary(),
-                "type": "success" if run.state == "done" else "warning",
-                "sticky": run.state != "done",
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return notification(
+            self.env._("CRM.COM product synchronisation"),
+            run._summary(),
+            "success" if run.state == "done" else "warning",
+            next={"type": "ir.actions.act_window_close"},
+        )
 
     @api.model
     def _is_running(self, company):

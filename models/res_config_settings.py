@@ -3,6 +3,7 @@ from odoo import fields, models
 from ..crmcom import CrmComError
 from .crmcom_call_log import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
 from .crmcom_purchase import ABANDONED_AFTER_PARAM, DEFAULT_ABANDONED_AFTER_HOURS
+from .notification import notification
 
 SYSTEM = "base.group_system"
 
@@ -84,20 +85,12 @@ class ResConfigSettings(models.TransientModel):
             company._crmcom_client(related=company).login()
         except (CrmComError, ValueError) as exc:
             # ValidationError (incomplete settings) is shown by the client as it is.
-            return _notification(self.env._("CRM.COM connection failed"), str(exc), "danger")
-        return _notification(
+            return notification(self.env._("CRM.COM connection failed"), str(exc), "danger")
+        return notification(
             self.env._("CRM.COM connection works"),
             self.env._("Logged in to %(url)s.", url=company.sudo().crmcom_base_url),
             "success",
         )
-
-
-def _notification(title, message, kind):
-    return {
-        "type": "ir.actions.client",
-        "tag": "display_notification",
-        "params": {"title": title, "message": message, "type": kind, "sticky": kind != "success"},
-    }
 
 
 class ResConfigSettingsProductSync(models.TransientModel):
@@ -133,13 +126,13 @@ class ResConfigSettingsProductSync(models.TransientModel):
         company = self.company_id
         engine = self.env["crmcom.product.sync"]
         if not company.sudo().crmcom_enabled:
-            return _notification(
+            return notification(
                 self.env._("CRM.COM product synchronisation"),
                 self.env._("Connect the company to CRM.COM first."),
                 "danger",
             )
         if engine._is_running(company):
-            return _notification(
+            return notification(
                 self.env._("CRM.COM product synchronisation"),
                 self.env._("A synchronisation is already running; nothing new was started."),
                 "warning",
@@ -147,7 +140,7 @@ class ResConfigSettingsProductSync(models.TransientModel):
         if full:
             engine._request_full_resync(company)
         self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_product_sync").sudo()._trigger()
-        return _notification(
+        return notification(
             self.env._("CRM.COM product synchronisation"),
             self.env._(
                 "Started in the background; follow it in CRM.COM Product Sync Runs (%(what)s).",

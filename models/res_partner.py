@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from ..crmcom import CrmComError
+from .notification import notification
 
 
 class ResPartner(models.Model):
@@ -64,14 +65,6 @@ class ResPartner(models.Model):
                     fields=["balance"],
                 )
             except CrmComError as exc:
-                return {
-                    "type": "ir.actions.client",
-                    "tag": "display_notification",
-                    "params": {
-                        "title": self.env._("CRM.COM balance not refreshed"),
-                        "message": str(exc),
-                        "type": "danger",
-                    },
-                }
+                return notification(self.env._("CRM.COM balance not refreshed"), str(exc), "danger")
             partner.sudo()._crmcom_set_balance(float(wallet.get("balance") or 0))
         return True
