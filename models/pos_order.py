@@ -72,11 +72,13 @@ class PosOrder(models.Model):
         right away) submits the purchase.
         """
         self.ensure_one()
+        spend_lines = self._crmcom_spend_lines()
+        if not self.config_id.crmcom_enabled and not spend_lines:
+            return  # every paid order passes here: tills without CRM.COM pay nothing for it
         purchases = self.env["crmcom.purchase"].sudo()
         purchase = purchases.search(
             [("order_uuid", "=", self.uuid), ("state", "!=", "cancelled")], limit=1
         )
-        spend_lines = self._crmcom_spend_lines()
         discount = -sum(spend_lines.mapped("price_subtotal_incl"))
         spent = purchase.spent if purchase.spend_state == "posted" else 0.0
         currency = self.currency_id
