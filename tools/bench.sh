@@ -13,9 +13,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 bash "$REPO/tools/setup.sh"
-ensure_venv
-ensure_postgres
-ensure_addons_dir
+ensure_odoo_ready
 
 DB="${BENCH_DB:-crmcom_bench}"
 PRODUCTS="${BENCH_PRODUCTS:-100000}"

@@ -175,3 +175,11 @@ write_odoo_conf() {
         printf '%s\n' "$@"
     } >"$file"
 }
+
+# What every script that runs Odoo needs: the venv, PostgreSQL and the add-on's link.
+ensure_odoo_ready() {
+    ensure_venv
+    ensure_postgres
+    ensure_addons_dir
+    [[ -f "$ADDON_DIR/__manifest__.py" ]] || die "no __manifest__.py in $ADDON_SRC"
+}

@@ -6,10 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SKIP_CHROMIUM=1 bash "$REPO/tools/setup.sh"
-ensure_venv
-ensure_postgres
-ensure_addons_dir
-[[ -f "$ADDON_DIR/__manifest__.py" ]] || die "no __manifest__.py in $ADDON_SRC"
+ensure_odoo_ready
 
 DB="crmcom_i18n_$(unique_suffix)"
 CONF="$BUILD_DIR/odoo-i18n-$DB.conf"

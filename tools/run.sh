@@ -13,10 +13,7 @@ HTTP_PORT="${HTTP_PORT:-8069}"
 SIM_PORT="${SIM_PORT:-8079}"
 
 SKIP_CHROMIUM=1 bash "$REPO/tools/setup.sh"
-ensure_venv
-ensure_postgres
-ensure_addons_dir
-[[ -f "$ADDON_DIR/__manifest__.py" ]] || die "no __manifest__.py in $ADDON_SRC"
+ensure_odoo_ready
 
 port_busy() {
     "$VENV/bin/python" -c 'import socket, sys

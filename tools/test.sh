@@ -22,11 +22,8 @@ bash "$REPO/tools/setup.sh"
 if [[ "${SKIP_LINT:-0}" != "1" ]]; then
     bash "$REPO/tools/lint.sh"
 fi
-ensure_venv
-ensure_postgres
 ensure_chromium
-ensure_addons_dir
-[[ -f "$ADDON_DIR/__manifest__.py" ]] || die "no __manifest__.py in $ADDON_SRC: nothing to install/test."
+ensure_odoo_ready
 
 DB="${TEST_DB:-crmcom_test_$(unique_suffix)}"
 LOG_DIR="$BUILD_DIR/logs"
