@@ -122,9 +122,28 @@ class PosOrder(models.Model):
         if purchase.state in ("pending", "unknown"):
             self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
 
-    def _crmcom_purchase_values(self, number):
-        lines = self.lines - self._crmcom_spend_lines()
-        purchases = self.env["crmcom.purchase"]
+    def _crmcom_kept_lines(self):
+        """``(product, qty, subtotal, subtotal_incl)`` of what the customer keeps: every line
+        but the wallet discount, less what was refunded."""
+        kept = []
+        for line in self.lines - self._crmcom_spend_lines():
+            qty = line.qty - line.refunded_qty
+            if float_compare(qty, 0, precision_rounding=line.product_uom_id.rounding) > 0:
+                share = qty / line.qty
+                kept.append(
+                    (
+                        line.product_id,
+                        qty,
+                        line.price_subtotal * share,
+                        line.price_subtotal_incl * share,
+                    )
+                )
+        return kept
+
+    def _crmcom_purchase_values(self, number, kept=None):
+        lines = self.env["crmcom.purchase"]._product_lines(
+            self._crmcom_kept_lines() if kept is None else kept
+        )
         return {
             "order_uuid": self.uuid,
             "config_id": self.config_id.id,
@@ -132,11 +151,8 @@ class PosOrder(models.Model):
             "participant_number": number,
             "reference": self.pos_reference or self.name,
             "performed_on": self.date_order,
-            "amount_total": sum(lines.mapped("price_subtotal_incl")),
-            "product_lines": purchases._product_lines(
-                (line.product_id, line.qty, line.price_subtotal, line.price_subtotal_incl)
-                for line in lines
-            ),
+            "amount_total": self.currency_id.round(sum(line["total_amount"] for line in lines)),
+            "product_lines": lines,
         }
 
     def _crmcom_reverse_refunded(self):
@@ -158,40 +174,25 @@ class PosOrder(models.Model):
     def _crmcom_replace_purchase(self, purchase):
         """Cancel ``purchase`` of this (partly refunded) order; submit one for what is kept."""
         self.ensure_one()
-        currency = self.currency_id
-        kept = []
-        for line in self.lines - self._crmcom_spend_lines():
-            qty = line.qty - line.refunded_qty
-            if float_compare(qty, 0, precision_rounding=line.product_uom_id.rounding) > 0:
-                share = qty / line.qty
-                kept.append(
-                    (
-                        line.product_id,
-                        qty,
-                        line.price_subtotal * share,
-                        line.price_subtotal_incl * share,
-                    )
-                )
+        kept = self._crmcom_kept_lines()
         purchase._request_cancel()
         if not kept:
             return
         purchases = self.env["crmcom.purchase"].sudo()
-        lines = purchases._product_lines(kept)
-        kept_total = currency.round(sum(line["total_amount"] for line in lines))
+        values = self._crmcom_purchase_values(purchase.participant_number, kept)
+        kept_total = values["amount_total"]
         spent = purchase.spent if purchase.spend_state == "posted" else 0.0
-        respend = currency.round(spent * kept_total / purchase.amount_total) if spent else 0.0
+        respend = self.currency_id.round(spent * kept_total / purchase.amount_total) if spent else 0
         count = purchases.search_count([("pos_order_id", "=", self.id)])
         replacement = purchases.create(
             {
+                **values,
                 "order_uuid": f"{self.uuid}/R{count}",
                 "pos_order_id": self.id,
                 "config_id": purchase.config_id.id,
                 "partner_id": purchase.partner_id.id,
-                "participant_number": purchase.participant_number,
-                "reference": f"{self.pos_reference or self.name}/R{count}",
+                "reference": f"{values['reference']}/R{count}",
                 "performed_on": fields.Datetime.now(),
-                "amount_total": kept_total,
-                "product_lines": lines,
                 "respend_amount": min(respend, kept_total),
                 "replaces_id": purchase.id,
             }
