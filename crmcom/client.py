@@ -37,6 +37,7 @@ SAFE_METHODS = frozenset(
         "wallets/show",
         "customer_events/purchases/preview",
         "customer_events/purchases/list",
+        "customer_events/spend_requests/list",
     }
 )
 LOGIN_METHODS = frozenset({"authentication/token", "authentication/web_api_key/token"})
@@ -486,6 +487,36 @@ class CrmComClient:
         offset = 0
         while True:
             page = self.list_purchases(customer, limit=page_size, offset=offset, **kwargs)
+            yield from page
+            if len(page) < page_size:
+                return
+            offset += page_size
+
+    def list_spend_requests(
+        self,
+        customer=None,
+        *,
+        submitted_after=None,
+        submitted_before=None,
+        limit=50,
+        offset=0,
+        fields=None,
+        **filters,
+    ):
+        """``customer_events/spend_requests/list`` (R5.0.0, deprecated R17.0.0 with the rest of
+        the spend request methods; ``submitted_after_date`` from R12.2.0)."""
+        params = {**(customer or {}), **filters, "number_of_results": limit, "offset": offset}
+        if submitted_after:
+            params["submitted_after_date"] = _format_date(submitted_after)
+        if submitted_before:
+            params["submitted_before_date"] = _format_date(submitted_before)
+        return self.call("customer_events/spend_requests/list", params, fields=fields) or []
+
+    def iter_spend_requests(self, customer=None, *, page_size=50, **kwargs):
+        """Every spend request matching the filters, one page at a time."""
+        offset = 0
+        while True:
+            page = self.list_spend_requests(customer, limit=page_size, offset=offset, **kwargs)
             yield from page
             if len(page) < page_size:
                 return

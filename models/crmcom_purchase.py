@@ -18,6 +18,7 @@ PURCHASE_FIELDS = (
     "total_spend_amount",
 )
 SPEND_FIELDS = ("id", "number", "spend_amount", "reduction_method", "life_cycle_state")
+SPEND_LIST_FIELDS = (*SPEND_FIELDS, "external_system_reference_number")
 # A row left in "sending" for this long was abandoned by a crashed worker: reconcile it.
 STALE_SENDING = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
@@ -85,6 +86,12 @@ class CrmcomPurchase(models.Model):
     )
     spend_crmcom_id = fields.Char(string="CRM.COM spend request ID", readonly=True)
     spend_number = fields.Char(string="CRM.COM spend request number", readonly=True)
+    spend_reference = fields.Char(
+        string="Spend request reference",
+        readonly=True,
+        help="The external reference the spend request was sent with: how it is found again "
+        "when its answer was lost.",
+    )
     requested_spend = fields.Monetary(readonly=True)
     spent = fields.Monetary(readonly=True, help="What CRM.COM actually spent.")
     balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
@@ -215,6 +222,7 @@ class CrmcomPurchase(models.Model):
         client = client or self._client()
         company = self.company_id.sudo()
         spends = self.search_count([("order_uuid", "=", self.order_uuid)])
+        reference = f"{self.order_uuid}/S{spends}"
         try:
             data = client.create_spend_request(
                 {"number": self.crmcom_number},
@@ -223,14 +231,24 @@ class CrmcomPurchase(models.Model):
                 amount=amount,
                 customer=self._customer(),
                 external_system=company.crmcom_external_system or None,
-                external_system_reference_number=f"{self.order_uuid}/S{spends}",
+                external_system_reference_number=reference,
                 fields=SPEND_FIELDS,
             )
         except CrmComError as exc:
             if exc.outcome_unknown:
-                # It may have been spent: the basket stays locked until this is cleared up.
-                self.write({"spend_state": "unknown", "requested_spend": amount})
+                # It may have been spent: looked up (_adopt_spend) before anything else.
+                self.write(
+                    {
+                        "spend_state": "unknown",
+                        "requested_spend": amount,
+                        "spend_reference": reference,
+                    }
+                )
             raise
+        self._spend_posted(data, amount, reference)
+        return self.spent
+
+    def _spend_posted(self, data, amount, reference):
         # Only a front-end reduction lowers the bill (crmcom-api.md §8).
         spent = data.get("spend_amount") or 0
         if data.get("reduction_method", "FRONT_END_REDUCTION") != "FRONT_END_REDUCTION":
@@ -240,11 +258,30 @@ class CrmcomPurchase(models.Model):
                 "spend_state": "posted",
                 "spend_crmcom_id": data.get("id"),
                 "spend_number": data.get("number"),
+                "spend_reference": reference,
                 "requested_spend": amount,
                 "spent": self.currency_id.round(float(spent)),
             }
         )
-        return self.spent
+
+    def _adopt_spend(self, client):
+        """Clear up a spend request whose answer was lost: look it up in CRM.COM by its
+        reference; record it if it is there, forget it if not. Return whether it was found."""
+        self.ensure_one()
+        if self.spend_state != "unknown":
+            return self.spend_state == "posted"
+        since = self.performed_on - timedelta(days=1)
+        for spend in client.iter_spend_requests(
+            self._customer(), submitted_after=since, fields=SPEND_LIST_FIELDS
+        ):
+            if (
+                spend.get("external_system_reference_number") == self.spend_reference
+                and spend.get("life_cycle_state") == "POSTED"
+            ):
+                self._spend_posted(spend, self.requested_spend, self.spend_reference)
+                return True
+        self.write({"spend_state": False, "requested_spend": 0.0, "spent": 0.0})
+        return False
 
     def _refresh_balance(self, client=None):
         """Re-read the wallet for the receipt; a failure only leaves the figure empty."""
@@ -265,6 +302,7 @@ class CrmcomPurchase(models.Model):
         """Cancel the spend request, then the purchase, in CRM.COM."""
         client = client or self._client()
         for purchase in self:
+            purchase._adopt_spend(client)  # a spend of unknown outcome is looked up first
             if purchase.spend_state == "posted":
                 client.cancel_spend_request({"number": purchase.spend_number})
                 purchase.spend_state = "cancelled"
@@ -308,7 +346,8 @@ class CrmcomPurchase(models.Model):
                 """SELECT id FROM crmcom_purchase
                     WHERE (pos_order_id IS NOT NULL OR state = 'to_cancel')
                       AND (state IN ('pending', 'unknown', 'to_cancel')
-                           OR (state = 'sending' AND write_date < %(stale)s))
+                           OR (state = 'sending' AND write_date < %(stale)s)
+                           OR (state = 'posted' AND spend_state = 'unknown'))
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
                       -- a replacement waits until what it replaces is cancelled
                       AND (replaces_id IS NULL OR replaces_id IN (
@@ -324,39 +363,62 @@ class CrmcomPurchase(models.Model):
 
     @api.model
     def _cron_submit(self):
-        """Submit due purchases one at a time, each committed on its own."""
+        """Handle due purchases one at a time, each committed on its own."""
         cron = self.env["ir.cron"]
         self._cancel_abandoned()
         while purchase := self._lock_next_due():
-            if purchase.state == "to_cancel":
-                try:
-                    purchase._cancel_in_crmcom()
-                except TransportError as exc:
-                    _logger.info("CRM.COM purchase %s not cancelled: %s", purchase.reference, exc)
-                    cron._commit_progress()
-                    return
-                except CrmComError as exc:
-                    _logger.info("CRM.COM purchase %s not cancelled: %s", purchase.reference, exc)
-                if cron._commit_progress(1) <= 0:
-                    return
-                continue
-            if purchase.state == "pending":
-                # Committed before sending: a crash after this point can't cause a resend.
-                purchase.state = "sending"
-                cron._commit_progress()
             try:
-                purchase._submit()
-                if purchase.respend_amount and purchase.spend_state != "posted":
-                    purchase._spend(purchase.respend_amount)
-                purchase._refresh_balance()
+                purchase._process_due(cron)
             except TransportError as exc:
-                _logger.info("CRM.COM purchase %s not submitted: %s", purchase.reference, exc)
+                _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
                 cron._commit_progress()
                 return  # CRM.COM is down: the rest waits for the next run
             except CrmComError as exc:
-                _logger.info("CRM.COM purchase %s not submitted: %s", purchase.reference, exc)
+                _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
             if cron._commit_progress(1) <= 0:
                 return
+
+    def _process_due(self, cron):
+        """Cancel this due purchase, clear up its lost spend, or submit it. Raise CrmComError
+        when CRM.COM failed; the row then records when to try again."""
+        self.ensure_one()
+        if self.state == "to_cancel":
+            self._cancel_in_crmcom()
+            return
+        if self.state == "posted":  # paid, with a spend whose answer was lost
+            try:
+                self._settle_lost_spend()
+            except CrmComError as exc:
+                self._failed(exc, "posted")
+                raise
+            return
+        if self.state == "pending":
+            # Committed before sending: a crash after this point can't cause a resend.
+            self.state = "sending"
+            cron._commit_progress()
+        self._submit()
+        if self.respend_amount and self.spend_state != "posted":
+            self._spend(self.respend_amount)
+        self._refresh_balance()
+
+    def _settle_lost_spend(self, client=None):
+        """A posted purchase of a paid order whose spend request got no answer: look it up.
+
+        The re-spend of a partial refund should exist: it is kept if CRM.COM has it and
+        made again if not. Any other such spend got no discount at the till (only what
+        CRM.COM confirmed is discounted): if CRM.COM has it, it is cancelled, and the
+        wallet money goes back to the customer.
+        """
+        self.ensure_one()
+        client = client or self._client()
+        found = self._adopt_spend(client)
+        if self.respend_amount:
+            if not found:
+                self._spend(self.respend_amount, client)
+        elif found:
+            client.cancel_spend_request({"number": self.spend_number})
+            self.write({"spend_state": "cancelled", "spent": 0.0})  # nothing spent on the sale
+        self.next_attempt_at = False
 
     def _cancel_abandoned(self):
         """Purchases made for a spend at a till whose order never arrived: cancel them.
@@ -398,7 +460,7 @@ class CrmcomPurchase(models.Model):
         purchases.filtered(lambda p: p.state in ("pending", "failed")).write(
             {"state": "pending", "next_attempt_at": False}
         )
-        purchases.filtered(lambda p: p.state in ("unknown", "sending", "to_cancel")).write(
-            {"next_attempt_at": False}
-        )
+        purchases.filtered(
+            lambda p: p.state in ("unknown", "sending", "to_cancel") or p.spend_state == "unknown"
+        ).write({"next_attempt_at": False})
         self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()

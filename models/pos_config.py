@@ -203,12 +203,21 @@ class PosConfig(models.Model):
             return self._crmcom_refusal(
                 "invalid", self.env._("This order cannot be sent to CRM.COM.")
             )
-        if purchase.spend_state in ("posted", "unknown"):
+        client = self.company_id._crmcom_client()
+        if purchase.spend_state == "unknown":
+            # The answer to the last spend was lost: CRM.COM says whether it happened. If it
+            # did, that spend is this one's answer.
+            try:
+                if purchase._adopt_spend(client):
+                    purchase._refresh_balance(client)
+                    return self._crmcom_spend_result(purchase)
+            except CrmComError as exc:
+                return self._crmcom_error(exc)
+        if purchase.spend_state == "posted":
             return self._crmcom_refusal(
                 "locked",
                 self.env._("The wallet was already spent on this order: cancel that spend first."),
             )
-        client = self.company_id._crmcom_client()
         try:
             if purchase and (
                 purchase.product_lines != lines or purchase.participant_number != basket["number"]
@@ -230,14 +239,17 @@ class PosConfig(models.Model):
                 )
             if purchase.state != "posted":
                 purchase._submit(client)
-            spent = purchase._spend(amount, client)
+            purchase._spend(amount, client)
         except CrmComError as exc:
             return self._crmcom_error(exc)
         purchase._refresh_balance(client)
+        return self._crmcom_spend_result(purchase, amount)
+
+    def _crmcom_spend_result(self, purchase, requested=None):
         return {
             "ok": True,
-            "spent": spent,
-            "requested": amount,
+            "spent": purchase.spent,
+            "requested": requested or purchase.requested_spend,
             "awarded": purchase.awarded,
             "balance_after": purchase.balance_after,
             "purchase_number": purchase.crmcom_number,

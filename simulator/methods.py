@@ -882,6 +882,39 @@ def create_spend_request(call: Call) -> dict:
     return spend_request_view(state, spend)
 
 
+_SPEND_LIST_PARAMS = _names(f"""
+    token {AR} {RP} classification_identifier submitted_after_date submitted_before_date
+    number_of_results offset fields_set
+""")
+
+
+@api("customer_events/spend_requests/list")
+def list_spend_requests(call: Call) -> list:
+    state, body = call.state, call.body
+    v.check_parameters(body, _SPEND_LIST_PARAMS)
+    customer = _customer_identifier(body, required=False)
+    classification = v.get_identifier(body, "classification_identifier", CLASSIFICATION_KEYS)
+    if customer is None and classification is None:
+        # "It is mandatory to specify one of the semi-optional parameters."
+        raise v.invalid(f"One of {AR}, {RP} or classification_identifier is mandatory")
+    after = v.get_date(body, "submitted_after_date")
+    before = v.get_date(body, "submitted_before_date")
+    limit = v.get_int(body, "number_of_results", minimum=1) or DEFAULT_PAGE_SIZE
+    offset = v.get_int(body, "offset") or 0
+    participant = _resolve_customer(state, customer) if customer else None
+
+    def keep(spend: SpendRequest) -> bool:
+        return (
+            (participant is None or spend.participant_id == participant.id)
+            and (classification is None or spend.classification == classification)
+            and (after is None or spend.submitted_on >= after)
+            and (before is None or spend.submitted_on <= before)
+        )
+
+    matching = [s for s in state.spend_requests.values() if keep(s)]
+    return [spend_request_view(state, s) for s in matching[offset : offset + limit]]
+
+
 @api("customer_events/spend_requests/cancel")
 def cancel_spend_request(call: Call) -> dict:
     state = call.state

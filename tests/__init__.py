@@ -9,3 +9,4 @@ from . import test_product_sync
 from . import test_refunds
 from . import test_reconciliation
 from . import test_properties
+from . import test_lost_spend

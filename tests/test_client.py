@@ -269,6 +269,36 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
             [p["reference_number"] for p in every], [f"Shop/{index:04d}" for index in range(5)]
         )
 
+    def test_list_spend_requests_pages_through_everything(self):
+        client = self.client()
+        purchase = self.purchase(client)
+        for index in range(3):
+            client.create_spend_request(
+                {"number": purchase["number"]},
+                unit=UNIT,
+                performed_on=datetime(2026, 11, 27, 10),
+                amount=1,
+                external_system_reference_number=f"Shop/0001/S{index}",
+            )
+        every = list(
+            client.iter_spend_requests(
+                JOHN,
+                page_size=2,
+                submitted_after=datetime(2020, 1, 1),
+                fields=["external_system_reference_number", "spend_amount"],
+            )
+        )
+        self.assertEqual(
+            every,
+            [
+                {"external_system_reference_number": f"Shop/0001/S{index}", "spend_amount": 1}
+                for index in range(3)
+            ],
+        )
+        request = self.records[-1].request
+        self.assertEqual(request["submitted_after_date"], "2020-01-01T00:00:00")
+        self.assertEqual((request["number_of_results"], request["offset"]), (2, 2))
+
     def test_synchronise_products_at_most_1000(self):
         client = self.client()
         products = [{"code": f"SKU-{n}", "description": f"Product {n}"} for n in range(1000)]

@@ -841,6 +841,52 @@ class TestSpendRequests(SimulatorCase):
             "INVALID_STATE",
         )
 
+    def test_list_spend_requests_filters_pages_and_fields_set(self):
+        first = self.create_purchase("A", total="50.00")
+        maria = self.create_purchase("M", total="50.00", participant="P0002")
+        numbers = [
+            self.spend(first["number"], 2, external_system_reference_number=f"A/S{i}")["number"]
+            for i in range(3)
+        ]
+        self.spend(maria["number"], 2, external_system_reference_number="M/S0")
+        cancel = {"customer_event_identifier": {"number": numbers[1]}}
+        self.ok("customer_events/spend_requests/cancel", cancel)
+        listing = "customer_events/spend_requests/list"
+        fields_set = "number,external_system_reference_number,life_cycle_state"
+        pages = [
+            self.ok(
+                listing,
+                {
+                    RP: {"number": "P0001"},
+                    "number_of_results": 2,
+                    "offset": offset,
+                    "fields_set": fields_set,
+                },
+            )
+            for offset in (0, 2)
+        ]
+        self.assertEqual([len(page) for page in pages], [2, 1])
+        self.assertEqual([item["number"] for page in pages for item in page], numbers)
+        self.assertEqual(
+            pages[0][1],
+            {
+                "number": numbers[1],
+                "external_system_reference_number": "A/S1",
+                "life_cycle_state": "CANCELLED",
+            },
+        )
+        by_ar = self.ok(listing, {AR: {"number": "AR0002"}})
+        self.assertEqual([item["external_system_reference_number"] for item in by_ar], ["M/S0"])
+        self.assertEqual(by_ar[0]["purchase_customer_event"]["number"], maria["number"])
+        later = {RP: {"number": "P0001"}, "submitted_after_date": "2999-01-01T00:00:00"}
+        self.assertEqual(self.ok(listing, later), [])
+        # One of the customer or the classification is mandatory; everything else is checked.
+        self.error(listing, {}, "INVALID_REQUEST")
+        self.error(listing, {RP: {"number": "P0001"}, AR: {"number": "AR0001"}}, "INVALID_REQUEST")
+        self.error(listing, {RP: {"number": "P0001"}, "offset": -1}, "INVALID_REQUEST")
+        self.error(listing, {RP: {"number": "P0001"}, "spend_amount": 1}, "INVALID_REQUEST")
+        self.error(listing, {RP: {"number": "P9999"}}, "NOT_FOUND")
+
 
 class TestProducts(SimulatorCase):
     METHOD = "products/synchronise"

@@ -1,0 +1,110 @@
+"""A spend request whose answer was lost: looked up in CRM.COM, never doubled, never kept
+without a discount."""
+
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.tests import tagged
+
+from ..models.crmcom_purchase import ABANDONED_AFTER_PARAM
+from .common import CashierCase
+
+SPEND = "customer_events/spend_requests/create"
+
+
+@tagged("post_install", "-at_install")
+class TestLostSpend(CashierCase):
+    def wallet(self):
+        wallets = self.simulator_state()["wallets"]
+        return next(w for w in wallets if w["number"] == "W0001")["balance"]
+
+    def spends(self, state="POSTED"):
+        spends = self.simulator_state()["spend_requests"]
+        return [spend for spend in spends if spend["life_cycle_state"] == state]
+
+    def purchase(self, uuid):
+        return self.env["crmcom.purchase"].search(
+            [("order_uuid", "=", uuid), ("state", "!=", "cancelled")]
+        )
+
+    def lose_spend_answer(self, partner, uuid, amount=10, fault="drop_after"):
+        """Spend at the till while CRM.COM's answer is lost (``drop_after``: it did spend;
+        ``drop``: it never saw the request)."""
+        self.simulator.faults.add(fault, method=SPEND)
+        result = self.config.crmcom_spend(self.basket(partner, uuid=uuid), amount)
+        self.assertFalse(result["ok"], result)
+        self.assertEqual(self.purchase(uuid).spend_state, "unknown")
+        return result
+
+    def test_retry_after_a_lost_answer_returns_that_spend_without_spending_twice(self):
+        john = self.john()
+        self.lose_spend_answer(john, "uuid-l1")
+        self.assertEqual(len(self.spends()), 1, "CRM.COM did spend")
+        retry = self.config.crmcom_spend(self.basket(john, uuid="uuid-l1"), 10)
+        self.assertTrue(retry["ok"], retry)
+        self.assertEqual((retry["spent"], retry["requested"]), (10.0, 10.0))
+        self.assertEqual(len(self.spends()), 1, "found again, not spent again")
+        self.assertEqual(retry["spend_number"], self.spends()[0]["number"])
+        self.assertEqual(self.wallet(), 25.0 + 1.5 - 10.0)
+        purchase = self.purchase("uuid-l1")
+        self.assertEqual((purchase.spend_state, purchase.spent), ("posted", 10.0))
+        order = self.paid_order(john, "uuid-l1", discount=10)
+        self.assertEqual(order.state, "paid")
+
+    def test_a_spend_that_never_arrived_is_forgotten_and_made_again(self):
+        john = self.john()
+        self.lose_spend_answer(john, "uuid-l2", fault="drop")
+        self.assertEqual(self.spends(), [], "CRM.COM never saw it")
+        retry = self.config.crmcom_spend(self.basket(john, uuid="uuid-l2"), 10)
+        self.assertTrue(retry["ok"], retry)
+        self.assertEqual(len(self.spends()), 1)
+        self.assertEqual(self.wallet(), 25.0 + 1.5 - 10.0)
+
+    def test_paid_order_without_the_discount_gets_the_wallet_money_back(self):
+        john = self.john()
+        self.lose_spend_answer(john, "uuid-l3")
+        # The till got no answer, so it gave no discount; the order is paid in full.
+        order = self.paid_order(john, "uuid-l3")
+        self.assertEqual(order.state, "paid")
+        self.run_submit_cron()
+        self.assertEqual(self.spends(), [])
+        self.assertEqual(len(self.spends("CANCELLED")), 1)
+        self.assertEqual(self.wallet(), 25.0 + 1.5, "the award stays, the spend is undone")
+        self.assertEqual(order.crmcom_purchase_id.spend_state, "cancelled")
+        self.assertEqual(order.crmcom_spent, 0.0)
+
+    def test_lost_spend_of_a_paid_order_waits_while_crmcom_is_down(self):
+        john = self.john()
+        self.lose_spend_answer(john, "uuid-l4")
+        order = self.paid_order(john, "uuid-l4")
+        self.simulator.faults.add("http_500", times=None)
+        self.run_submit_cron()
+        purchase = order.crmcom_purchase_id
+        self.assertEqual(purchase.spend_state, "unknown", "still not known")
+        self.assertTrue(purchase.next_attempt_at, "retried later")
+        self.simulator.faults.clear()
+        purchase.action_retry()
+        self.run_submit_cron()
+        self.assertEqual(purchase.spend_state, "cancelled")
+        self.assertEqual(self.spends(), [])
+
+    def test_cancel_at_the_till_after_a_lost_answer_cancels_in_crmcom(self):
+        john = self.john()
+        self.lose_spend_answer(john, "uuid-l5")
+        result = self.config.crmcom_cancel_spend("uuid-l5")
+        self.assertTrue(result["ok"], result)
+        self.assertEqual(self.spends(), [])
+        self.assertEqual(self.crm_purchases(), [])
+        self.assertEqual(self.wallet(), 25.0)
+
+    def test_abandoned_order_with_a_lost_spend_is_undone(self):
+        john = self.john()
+        self.lose_spend_answer(john, "uuid-l6")
+        self.env["ir.config_parameter"].set_param(ABANDONED_AFTER_PARAM, "1")
+        later = fields.Datetime.now() + timedelta(hours=2)
+        with patch.object(fields.Datetime, "now", return_value=later):
+            self.run_submit_cron()
+        self.assertEqual(self.spends(), [])
+        self.assertEqual(self.crm_purchases(), [])
+        self.assertEqual(self.wallet(), 25.0)
