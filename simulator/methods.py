@@ -974,6 +974,12 @@ def synchronise_products(call: Call) -> dict:
         code = item.get("code") if isinstance(item, dict) else None
         try:
             values = _parse_product(item)
+            if code in call.config.refused_product_codes:
+                raise ApiError(
+                    "PRODUCT_REFUSED",
+                    "Refused by the synchronisation definition",
+                    f"Product {code} does not meet the definition's rules.",
+                )
         except ApiError as err:
             unprocessed.append(
                 {

@@ -30,6 +30,9 @@ class SimulatorConfig:
     award_rate: Decimal = Decimal("0.05")
     min_spend: Decimal = Decimal("1.00")
     max_spend: Decimal = Decimal("50.00")
+    # Products that products/synchronise refuses (unprocessed), as CRM.COM does with a
+    # product its synchronisation definition's rules reject.
+    refused_product_codes: tuple[str, ...] = ()
 
     def update(self, values: dict[str, Any]) -> None:
         """Validate every value first so a bad request changes nothing."""
@@ -51,6 +54,10 @@ class SimulatorConfig:
 
 
 def _parse_config_value(name: str, value: Any) -> Any:
+    if name == "refused_product_codes":
+        if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
+            raise ValueError(f"{name} must be a list of product codes")
+        return tuple(value)
     if name == "reject_duplicate_reference":
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be a boolean")

@@ -8,8 +8,6 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
 from ..models.crmcom_product_sync import LOCK_CLASS
-from ..simulator import methods as simulator_methods
-from ..simulator.validation import ApiError
 from .common import SimulatorMixin, connect_company
 
 SYNC = "products/synchronise"
@@ -221,22 +219,17 @@ class TestProductSync(SimulatorMixin, TransactionCase):
     # ------------------------------------------------------------------ per-product errors
 
     def test_refused_products_keep_their_error_and_are_retried(self):
-        refused = {"SYNC-00004", "SYNC-00020"}
-        parse = simulator_methods._parse_product
-
-        def picky_parse(item):
-            if item.get("code") in refused:
-                raise ApiError("INVALID_PRODUCT", "Unknown brand", "brand not configured")
-            return parse(item)
-
-        with patch.object(simulator_methods, "_parse_product", picky_parse):
-            run = self.run_cron()
+        self.simulator.config.update({"refused_product_codes": ["SYNC-00004", "SYNC-00020"]})
+        run = self.run_cron()
         self.assertEqual(run.state, "done_with_errors")
         self.assertEqual((run.sent, run.processed, run.unprocessed), (50, 48, 2))
         bad = self.products[4] | self.products[20]
         for product in bad:
             self.assertEqual(product.crmcom_sync_state, "error")
-            self.assertEqual(product.crmcom_sync_error, "INVALID_PRODUCT: Unknown brand")
+            self.assertEqual(
+                product.crmcom_sync_error,
+                "PRODUCT_REFUSED: Refused by the synchronisation definition",
+            )
         self.assertEqual(
             self.env["product.product"].search(
                 [("crmcom_sync_state", "=", "error"), ("id", "in", self.products.ids)]
@@ -245,6 +238,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         )
         self.assertEqual(self.products[5].crmcom_sync_state, "synced")
         # Next run: only the two refused products, which now pass.
+        self.simulator.config.update({"refused_product_codes": []})
         run = self.run_cron()
         self.assertEqual((run.state, run.sent, run.processed), ("done", 2, 2))
         self.assertEqual(set(self.states(bad).mapped("state")), {"synced"})

@@ -918,6 +918,19 @@ class TestProducts(SimulatorCase):
         )
         self.assertEqual(len(self.sim.state.products), 1000)
 
+    def test_refused_product_codes_switch(self):
+        status, config = self.control("POST", "config", {"refused_product_codes": ["SKU-2"]})
+        self.assertEqual((status, config["refused_product_codes"]), (200, ["SKU-2"]))
+        data = self.sync([{"code": "SKU-1"}, {"code": "SKU-2", "description": "Refused"}])
+        self.assertEqual([p["request_code"] for p in data["processed_products_set"]], ["SKU-1"])
+        (refused,) = data["unprocessed_products_set"]
+        self.assertEqual(
+            (refused["request_code"], refused["error_code"]), ("SKU-2", "PRODUCT_REFUSED")
+        )
+        self.assertEqual(set(self.sim.state.products_by_code), {"SKU-1"})
+        for bad in ("SKU-2", [1], None):
+            self.assertEqual(self.control("POST", "config", {"refused_product_codes": bad})[0], 400)
+
     def test_per_product_results(self):
         data = self.sync(
             [
