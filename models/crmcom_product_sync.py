@@ -2,13 +2,14 @@
 
 Designed for catalogues of hundreds of thousands of products:
 
-- PostgreSQL builds each product's payload (jsonb) from the mapped fields and hashes it, in
-  one query per batch (keyset pagination on the product id, over a window of ids read through
-  the primary key), on a connection and in a thread of their own while the previous batch
-  travels and its states are written; only products whose hash differs from the one of their
-  last accepted payload (or whose last attempt failed) come back, so memory does not grow with
-  the catalogue; products not written since the last complete run (nor their category...) are
-  not even rebuilt, so an unchanged catalogue costs one scan;
+- PostgreSQL reads the mapped fields of each product and hashes them (Python only puts the
+  values in a dict), in one query per batch (keyset pagination on the product id, over a
+  window of ids read through the primary key), on a connection and in a thread of their own
+  while the previous batch travels and its states are written; only products whose hash
+  differs from the one of their last accepted payload (or whose last attempt failed) come
+  back, so memory does not grow with the catalogue; products not written since the last
+  complete run (nor their category...) are not even read, so an unchanged catalogue costs
+  one scan;
 - every batch (at most 1,000 products, CRM.COM's limit) is followed by one SQL statement for the
   per-product states and by a commit, so a crash, a timeout or an outage loses nothing and a
   later run sends only what is left; that work overlaps the call of the next batch;
@@ -16,7 +17,7 @@ Designed for catalogues of hundreds of thousands of products:
 """
 
 import logging
-from collections import namedtuple
+from collections import deque, namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
@@ -33,9 +34,11 @@ from .notification import notification
 _logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000  # CRM.COM's limit per products/synchronise call
+# Batches read by one query: planning the query costs as much as reading a few hundred
+# products, and the memory of a few thousand payloads is small.
+BATCHES_PER_READ = 5
 LOCK_CLASS = 0x43524D50  # "CRMP": first key of the advisory lock, the company id is the second
 LOGGED_PRODUCTS = 3  # products of a request kept in the call log (the rest is summarised)
-INVALID_MARK = "__no_longer_valid__"
 VALIDITY_TO = "product_validity_to"
 
 # (payload key, company field holding the chosen product field)
@@ -62,7 +65,8 @@ class _Pages:
     with the bounds of the window and the number of rows wanted put in place of the
     placeholders at each execution."""
 
-    def __init__(self, sql, size, window):
+    def __init__(self, sql, layout, size, window):
+        self.layout = layout  # what the value columns of a row are (see _payload)
         self.code = sql.code
         self.params = list(sql.params)
         self.size = size  # products per batch
@@ -262,20 +266,24 @@ class CrmcomProductSync(models.AbstractModel):
         # calls. Each batch's states are committed with it, so a crash loses nothing and the
         # next run reads only what is left. The query is composed once; only the window
         # changes.
-        query = self._changes_query(company, products, window=(_AFTER, _UPTO), limit=_LIMIT)
+        query, layout = self._changes_query(company, products, window=(_AFTER, _UPTO), limit=_LIMIT)
         # An explicit selection, or a catalogue of which little changed since the last complete
         # run, is read in one window at first; a full run from a window of one batch. Then each
         # window spans as many ids as the last batch did, and widens while products to send
         # are sparse.
         incremental = products is not None or self._last_complete_run_start(company)
-        pages = _Pages(query, batch_size, MAX_ID if incremental else batch_size)
+        size = batch_size * BATCHES_PER_READ
+        pages = _Pages(query, layout, size, MAX_ID if incremental else size)
         try:
-            self._pipeline(client, definition, run, company, commit=commit, pages=pages)
+            self._pipeline(
+                client, definition, run, company, commit=commit, pages=pages, size=batch_size
+            )
         finally:
             client.close()
 
     def _read(self, cr, pages):
-        """The rows of the next batch of products to send (keyset pagination on the id)."""
+        """The rows of the next products to send, ``pages.size`` at most (keyset pagination
+        on the id)."""
         rows = []
         while len(rows) < pages.size and not pages.done:
             wanted, upto = pages.size - len(rows), MAX_ID
@@ -312,9 +320,10 @@ class CrmcomProductSync(models.AbstractModel):
         finally:
             cr.rollback()
 
-    def _items(self, rows, now_text):
+    def _items(self, rows, layout, now_text):
         items = []
-        for product_id, valid, payload, digest, sent_invalid, known in rows:
+        for product_id, valid, digest, sent_invalid, known, *values in rows:
+            payload = _payload(layout, values)
             if not valid:
                 payload[VALIDITY_TO] = now_text
             elif sent_invalid:
@@ -322,7 +331,7 @@ class CrmcomProductSync(models.AbstractModel):
             items.append(Item(product_id, payload["code"], payload, digest, not valid, known))
         return items
 
-    def _pipeline(self, client, definition, run, company, *, commit, pages):
+    def _pipeline(self, client, definition, run, company, *, commit, pages, size):
         """Send the batches; batch N+1 travels while batch N's outcome is stored and committed.
 
         The call runs in a thread that touches no database: it uses the company's current
@@ -353,24 +362,34 @@ class CrmcomProductSync(models.AbstractModel):
         # the window). A run that does not commit reads on its own cursor, in turn, and so
         # does one in a test (whose cursors all share the test's connection).
         reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmcom-product-read")
-        apart = commit and not odoo.modules.module.current_test
-        read_cr = self.env.registry.cursor() if apart else None
+        read_cr = self._reading_cursor(commit)
 
         def read():
             if read_cr is None:
                 return _Done(self._read(self.env.cr, pages))
             return reader.submit(self._read_apart, read_cr, pages)
 
+        items, rows = deque(), read()
+
+        def take():
+            """The next batch: ``size`` products read, reading on as the last read is used."""
+            nonlocal rows
+            while len(items) < size and rows is not None:
+                found = self._items(rows.result(), pages.layout, now_text)
+                rows = read() if found and not pages.done else None
+                items.extend(found)
+            return [items.popleft() for _index in range(min(size, len(items)))]
+
         try:
-            items = self._items(read().result(), now_text)
-            run.products_total = len(items)
-            batch = self._submit(executor, client, definition, items) if items else None
-            rows = read() if batch else None
+            first = take()
+            run.products_total = len(first) + len(items)
+            batch = self._submit(executor, client, definition, first) if first else None
             while batch:
-                following = self._items(rows.result(), now_text)  # while the call travels
-                rows = read() if following else None
+                following = take()  # while the call travels
                 # Known only as the run goes: what was handled, in flight and read next.
-                run.products_total = run.products_examined + len(batch.items) + len(following)
+                run.products_total = (
+                    run.products_examined + len(batch.items) + len(following) + len(items)
+                )
                 try:
                     data = batch.future.result()
                 except CrmComError as exc:
@@ -391,6 +410,12 @@ class CrmcomProductSync(models.AbstractModel):
                 write_log()
             except Exception:  # an aborted transaction: the run's own error says more
                 _logger.warning("CRM.COM product sync: %s call-log records lost", len(records))
+
+    def _reading_cursor(self, commit):
+        """The cursor the catalogue is read on, in a thread of its own; None: on this one."""
+        if commit and not odoo.modules.module.current_test:
+            return self.env.registry.cursor()
+        return None
 
     def _submit(self, executor, client, definition, items):
         """Start the call for one batch in the worker thread."""
@@ -452,9 +477,10 @@ class CrmcomProductSync(models.AbstractModel):
         )
 
     def _changes_query(self, company, products=None, window=None, limit=None):
-        """SQL of the products to send, by id: ``(id, valid, payload, hash, sent_invalid)``.
+        """SQL of the products to send, by id, and the layout of their values:
+        ``(id, valid, hash, sent_invalid, known, *values)`` (see ``_payload``).
 
-        The payload is built and hashed by PostgreSQL; a product comes back when it is new,
+        PostgreSQL reads and hashes what makes each payload; a product comes back when it is new,
         when its last attempt failed, when its hash differs from the one CRM.COM last
         accepted, or always for an explicit selection (``products``). Products once sent that
         left the scope (archived, no longer in the POS) come back once, as no longer valid.
@@ -475,7 +501,6 @@ class CrmcomProductSync(models.AbstractModel):
             state_window = SQL(
                 " AND crmcom_state.product_id > %s AND crmcom_state.product_id <= %s", *window
             )
-        scope = scope_query.subselect()
         query.add_join(
             "LEFT JOIN",
             "crmcom_state",
@@ -488,15 +513,8 @@ class CrmcomProductSync(models.AbstractModel):
             ),
         )
         changes = []  # SQL conditions "a record the payload is made of changed since %s"
-        columns, payload = self._payload_sql(company, Product, table, query, changes)
-        # A join rather than "id IN (scope)": PostgreSQL computes the scope once.
-        query.add_join(
-            "LEFT JOIN",
-            "crmcom_scope",
-            SQL("(%s)", scope),
-            SQL("crmcom_scope.id = %s", SQL.identifier(table, "id")),
-        )
-        valid = SQL("(crmcom_scope.id IS NOT NULL)")
+        columns, layout = self._payload_sql(company, Product, table, query, changes)
+        valid = self._scope_condition(query, scope_query, table)
         query.add_where(SQL("(%s OR crmcom_state.id IS NOT NULL)", valid))
         since = self._last_complete_run_start(company)
         if since and products is None:
@@ -526,27 +544,60 @@ class CrmcomProductSync(models.AbstractModel):
             SQL("crmcom_state.sent_invalid AS sent_invalid"),
             *(SQL("%s AS %s", value, SQL.identifier(name)) for name, value in columns),
         )
-        # OFFSET 0 keeps PostgreSQL from inlining the subqueries, which would compute each
+        # The hash covers the keys too: mapping another field to a key changes the payload.
+        # ROW(...)::text quotes its values, so no two different payloads print the same.
+        names = SQL(", ").join(SQL.identifier(name) for name, _value in columns)
+        keys = ",".join(key for key, _identifier in layout)
+        # OFFSET 0 keeps PostgreSQL from inlining the subquery, which would compute each
         # value (a subquery per relation) once per use instead of once per product.
-        return SQL(
+        query_sql = SQL(
             """
-            SELECT id, valid, payload, hash, COALESCE(sent_invalid, false), known
-              FROM (SELECT *, md5(payload::text || CASE WHEN valid THEN '' ELSE %(mark)s END)
-                              AS hash
-                      FROM (SELECT *, %(payload)s AS payload
-                              FROM (%(inner)s OFFSET 0) AS crmcom_raw
-                            OFFSET 0) AS crmcom_built
+            SELECT id, valid, hash, COALESCE(sent_invalid, false), known, %(names)s
+              FROM (SELECT *, md5(%(keys)s || ROW(valid, %(names)s)::text) AS hash
+                      FROM (%(inner)s OFFSET 0) AS crmcom_raw
                     OFFSET 0) AS crmcom_hashed
              WHERE %(force)s OR known_state IS DISTINCT FROM 'synced'
                    OR hash IS DISTINCT FROM known_hash
              ORDER BY id %(limit)s
             """,
-            mark="|" + INVALID_MARK,
-            payload=payload,
+            names=names,
+            keys=keys,
             inner=inner,
             force=products is not None,
             limit=SQL("LIMIT %s", limit) if limit is not None else SQL(),
         )
+        return query_sql, layout
+
+    def _scope_condition(self, query, scope_query, table):
+        """SQL saying whether a row of ``query`` is in the scope (the products domain).
+
+        The domain's own conditions on the same row when its joins are LEFT JOINs that
+        ``query`` can take (as for the default domain, on the template): the catalogue is
+        then read once. Otherwise a join with the scope's own query, read a second time.
+        """
+        if scope_query.is_empty():
+            return SQL("FALSE")
+        joins = scope_query._joins  # noqa: SLF001 -- no public accessor; read only
+        mergeable = (
+            list(scope_query._tables) == [table]
+            and all(  # noqa: SLF001
+                kind == SQL("LEFT JOIN") and query._joins.get(alias, joined) == joined  # noqa: SLF001
+                for alias, joined in joins.items()
+                for kind in joined[:1]
+            )
+        )
+        if mergeable:
+            for alias, (_kind, joined_table, condition) in joins.items():
+                query.add_join("LEFT JOIN", alias, joined_table, condition)
+            return SQL("COALESCE((%s), FALSE)", scope_query.where_clause or SQL("TRUE"))
+        # A join rather than "id IN (scope)": PostgreSQL computes the scope once.
+        query.add_join(
+            "LEFT JOIN",
+            "crmcom_scope",
+            SQL("(%s)", scope_query.subselect()),
+            SQL("crmcom_scope.id = %s", SQL.identifier(table, "id")),
+        )
+        return SQL("(crmcom_scope.id IS NOT NULL)")
 
     def _last_complete_run_start(self, company):
         """The time before which every write was seen by the last run that looked at the whole
@@ -574,30 +625,21 @@ class CrmcomProductSync(models.AbstractModel):
 
     def _payload_sql(self, company, Product, table, query, changes):
         """The columns of a product.product row that make its CRM.COM product object, and
-        the jsonb expression of that object over those columns."""
+        their layout: ``(key, is an identifier)`` of each, in order (see ``_payload``)."""
         code = SQL(
             "COALESCE(NULLIF(btrim(%s), ''), 'ODOO-' || %s)",
             Product._field_to_sql(table, "default_code", query),
             SQL.identifier(table, "id"),
         )  # what ProductProduct._crmcom_code() returns
-        columns = [("crmcom_code", code)]
-        parts = [SQL("'code'"), SQL.identifier("crmcom_code")]
+        columns, layout = [("crmcom_code", code)], [("code", False)]
         for key, company_field in MAPPING:
             chosen = company[company_field]
             if not chosen:
                 continue
             value = self._field_value_sql(Product, table, chosen.name, query, changes)
-            name = f"crmcom_{key}"
-            columns.append((name, SQL("NULLIF(btrim((%s)::text), '')", value)))
-            column = SQL.identifier(name)
-            if key.endswith("_identifier"):
-                column = SQL(
-                    "CASE WHEN %s IS NULL THEN NULL ELSE jsonb_build_object('name', %s) END",
-                    column,
-                    column,
-                )
-            parts += [SQL("%s", key), column]
-        return columns, SQL("jsonb_strip_nulls(jsonb_build_object(%s))", SQL(", ").join(parts))
+            columns.append((f"crmcom_{key}", SQL("NULLIF(btrim((%s)::text), '')", value)))
+            layout.append((key, key.endswith("_identifier")))
+        return columns, tuple(layout)
 
     def _field_value_sql(self, Product, table, fname, query, changes):
         """The text sent for field ``fname`` of a product (for relations: the first related
@@ -656,22 +698,20 @@ class CrmcomProductSync(models.AbstractModel):
                 ),
             ) from exc
         if field.type == "many2one":
+            # A join: PostgreSQL reads the related table once per batch (a subquery would
+            # look it up once per product).
             comodel = Product.env[field.comodel_name]
+            related = query.make_alias(alias, field.name)
+            query.add_join(
+                "LEFT JOIN",
+                related,
+                comodel._table,
+                SQL("%s = %s", SQL.identifier(related, "id"), value),
+            )
             changes.append(
-                lambda since: SQL(
-                    "EXISTS (SELECT 1 FROM %s AS crmcom_co WHERE crmcom_co.id = %s"
-                    " AND crmcom_co.write_date >= %s)",
-                    SQL.identifier(comodel._table),
-                    value,
-                    since,
-                )
+                lambda since: SQL("%s >= %s", SQL.identifier(related, "write_date"), since)
             )
-            return SQL(
-                "(SELECT %s FROM %s AS crmcom_co WHERE crmcom_co.id = %s)",
-                self._name_sql(comodel, "crmcom_co"),
-                SQL.identifier(comodel._table),
-                value,
-            )
+            return self._name_sql(comodel, related)
         if field.type == "selection":
             labels = field._description_selection(Product.env)
             if labels:
@@ -687,8 +727,9 @@ class CrmcomProductSync(models.AbstractModel):
         """{product id: payload} as the synchronisation would send them (tests, benchmark)."""
         self.env.flush_all()
         self.env.cr.execute(SQL("SET LOCAL jit = off"))
-        self.env.cr.execute(self._changes_query(company, products))
-        return {row[0]: row[2] for row in self.env.cr.fetchall()}
+        query, layout = self._changes_query(company, products)
+        self.env.cr.execute(query)
+        return {row[0]: _payload(layout, row[5:]) for row in self.env.cr.fetchall()}
 
     # ------------------------------------------------------------------ one batch
 
@@ -734,6 +775,10 @@ class CrmcomProductSync(models.AbstractModel):
 
     def _write_states(self, company, done, errors):
         now, cr = fields.Datetime.now(), self.env.cr
+        # The batch's commit need not wait for the disk: were PostgreSQL itself to crash
+        # within the next fraction of a second, these products would only be sent again by
+        # the next run, which CRM.COM takes as an update.
+        cr.execute(SQL("SET LOCAL synchronous_commit = off"))
         common = {"company": company.id, "now": now}
         # New products are inserted, known ones updated: cheaper than INSERT ... ON CONFLICT.
         new = [(item, crm_id) for item, crm_id in done if not item.known]
@@ -810,6 +855,16 @@ class CrmcomProductSync(models.AbstractModel):
             # An aborted transaction: end it, or the lock would outlive the run.
             self.env.cr.rollback()
             self.env.cr.execute(query)
+
+
+def _payload(layout, values):
+    """The CRM.COM product object of one row: its mapped values by key, empty ones left out,
+    identifiers as ``{"name": value}``."""
+    return {
+        key: {"name": value} if identifier else value
+        for (key, identifier), value in zip(layout, values, strict=True)
+        if value is not None
+    }
 
 
 def _columns(done):

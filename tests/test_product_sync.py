@@ -145,6 +145,69 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.assertIsNone(self.crm_products()["SYNC-00002"]["product_validity_to"])
         self.assertEqual(self.engine._sync_company(self.company, commit=False).sent, 0)
 
+    def test_scope_read_apart_when_it_cannot_share_the_catalogue_query(self):
+        """The domain's conditions are read on the catalogue's own rows when its joins allow
+        it; otherwise through a join with the domain's own query: both say the same."""
+        self.scope(3)
+        self.engine._sync_company(self.company, commit=False)
+        self.products[1].action_archive()  # once sent: now sent as no longer valid
+        self.products[2].default_code = "SYNC-CHANGED"
+        Sync = type(self.engine)
+        original = Sync._scope_query
+
+        def with_inner_join(engine, company, Product):
+            query = original(engine, company, Product)
+            # An inner join (every product has a template): the scope cannot be merged.
+            query.add_join(
+                "JOIN",
+                "crmcom_test_template",
+                "product_template",
+                SQL("crmcom_test_template.id = product_product.product_tmpl_id"),
+            )
+            return query
+
+        def rows():
+            query, _layout = self.engine._changes_query(self.company.sudo())
+            self.env.cr.execute(query)
+            return self.env.cr.fetchall()
+
+        self.env.flush_all()
+        merged = rows()
+        with patch.object(Sync, "_scope_query", with_inner_join):
+            apart = rows()
+            self.assertIn("crmcom_scope", self.engine._changes_query(self.company)[0].code)
+        self.assertNotIn("crmcom_scope", self.engine._changes_query(self.company)[0].code)
+        self.assertEqual(merged, apart)
+        valid = {row[0]: row[1] for row in merged}
+        self.assertEqual(valid, {self.products[1].id: False, self.products[2].id: True})
+
+    def test_a_committing_run_reads_on_a_connection_of_its_own(self):
+        """The scheduled run reads the catalogue ahead on a second connection, in a thread of
+        its own. That connection sees what is committed: the products of the database."""
+        committed = self.env["product.product"].search(
+            [("available_in_pos", "=", True), ("id", "not in", self.products.ids)]
+        )
+        self.assertGreater(len(committed), 4, "the database has POS products of its own")
+        self.company.crmcom_sync_domain = repr([("id", "in", committed.ids)])
+        self.company.crmcom_sync_batch_size = 2  # several reads, several batches
+        opened = []
+
+        def reading_cursor(engine, commit):
+            self.assertTrue(commit)
+            # A connection of its own, as outside tests (here the registry's cursors all
+            # share the test's connection).
+            opened.append(sql_db.db_connect(self.env.cr.dbname).cursor())
+            return opened[-1]
+
+        with patch.object(type(self.engine), "_reading_cursor", reading_cursor):
+            run = self.run_cron()
+        self.assertEqual(run.state, "done", run.message)
+        self.assertEqual((run.sent, run.processed), (len(committed), len(committed)))
+        self.assertEqual(run.batches, (len(committed) + 1) // 2)
+        self.assertEqual(set(self.crm_products()), {p._crmcom_code() for p in committed})
+        self.assertEqual(len(opened), 1)
+        self.assertTrue(opened[0].closed, "closed with the run")
+
     # ------------------------------------------------------------------ incremental
 
     def test_incremental_run_sends_only_changed_products(self):
