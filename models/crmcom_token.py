@@ -9,6 +9,9 @@ from odoo.tools import SQL
 from ..crmcom import StoredToken
 
 _logger = logging.getLogger(__name__)
+# First key of the advisory lock taken to write a company's token ("CRMT"); the company is
+# the second. (Product synchronisation uses "CRMP".)
+TOKEN_LOCK_CLASS = 0x43524D54
 
 
 class CrmcomToken(models.Model):
@@ -71,16 +74,20 @@ class CompanyTokenStore:
         )
 
     def _write(self, query):
-        # Another worker renewing at the same moment holds the row: its token is as good as
-        # ours, so give up quietly rather than wait or abort the caller's transaction.
+        # Another worker renewing at the same moment: its token is as good as ours, so give
+        # up quietly rather than wait or abort the caller's transaction. A row lock cannot
+        # say so when there is no row yet (the first login, or after a discard): a second
+        # INSERT would wait on the unique index until the first transaction ends, which may
+        # be after slow CRM.COM calls. Every writer takes this advisory lock instead.
+        self.cr.execute(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", TOKEN_LOCK_CLASS, self.company_id)
+        )
+        if not self.cr.fetchone()[0]:
+            _logger.info("CRM.COM token of company %s is being renewed elsewhere", self.company_id)
+            return
         try:
             with self.cr.savepoint(flush=False):
-                self.cr.execute(
-                    SQL(
-                        "SELECT 1 FROM crmcom_token WHERE company_id = %s FOR UPDATE NOWAIT",
-                        self.company_id,
-                    )
-                )
-                self.cr.execute(query)
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            _logger.info("CRM.COM token of company %s is being renewed elsewhere", self.company_id)
+                # Refused when another worker changed the row since this transaction began.
+                self.cr.execute(query, log_exceptions=False)
+        except psycopg2.errors.SerializationFailure:
+            _logger.info("CRM.COM token of company %s was renewed elsewhere", self.company_id)
