@@ -1,7 +1,14 @@
+import logging
+
+import psycopg2.errors
+
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..crmcom import CrmComError
 from .notification import notification
+
+_logger = logging.getLogger(__name__)
 
 
 class ResPartner(models.Model):
@@ -32,10 +39,34 @@ class ResPartner(models.Model):
         ]
 
     def _crmcom_set_balance(self, balance):
+        """Remember the last balance CRM.COM reported; best effort, never waits nor fails.
+
+        Two tills (or outbox workers) serving one customer at once both update this row. A
+        transaction that had to wait for the other, then fail on a serialisation error, would
+        be retried by Odoo after its CRM.COM calls were made (a spend, a purchase): what
+        CRM.COM did would be lost to Odoo. So when another transaction holds or changed the
+        row, this one leaves the figure to it (it is only a last known balance).
+        """
         # Written only when it changed: tills identifying one customer at once would
         # otherwise all update the same row.
         changed = self.filtered(lambda partner: partner.crmcom_balance != balance)
-        changed.write({"crmcom_balance": balance, "crmcom_balance_date": fields.Datetime.now()})
+        if not changed:
+            return
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM res_partner WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
+                        tuple(changed.ids),
+                    ),
+                    log_exceptions=False,
+                )
+                changed.write(
+                    {"crmcom_balance": balance, "crmcom_balance_date": fields.Datetime.now()}
+                )
+                changed.flush_recordset(["crmcom_balance", "crmcom_balance_date"])
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            _logger.info("CRM.COM balance of %s left to a concurrent update", changed.ids)
 
     @api.model
     def _crmcom_find_or_create(self, participant):
