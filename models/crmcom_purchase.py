@@ -1,6 +1,8 @@
 import logging
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -22,6 +24,9 @@ SPEND_LIST_FIELDS = (*SPEND_FIELDS, "external_system_reference_number")
 # A row left in "sending" for this long was abandoned by a crashed worker: reconcile it.
 STALE_SENDING = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
+# Serialisation failures in a row (each one: another worker just took a row) before a worker
+# leaves the rest of the queue to the others.
+LOCK_ATTEMPTS = 5
 ABANDONED_AFTER_PARAM = "pos_crmcom_rewards.abandoned_after_hours"
 DEFAULT_ABANDONED_AFTER_HOURS = 24
 
@@ -338,7 +343,20 @@ class CrmcomPurchase(models.Model):
 
         SKIP LOCKED lets several workers drain the queue at once without ever taking the
         same row; a row in "sending" is only taken once its worker has clearly died.
+
+        Call it with nothing uncommitted. A row that another worker took, and committed as
+        "sending", after this transaction's snapshot cannot be locked: under REPEATABLE READ
+        PostgreSQL refuses with a serialisation failure. The transaction is then rolled back
+        and the queue read again with a fresh snapshot, where that row is no longer due.
         """
+        for _attempt in range(LOCK_ATTEMPTS):
+            try:
+                return self._lock_next_due_once()
+            except psycopg2.errors.SerializationFailure:
+                self.env.cr.rollback()
+        return self.browse()  # the others keep taking rows: they drain the queue
+
+    def _lock_next_due_once(self):
         now = fields.Datetime.now()
         self.flush_model()
         self.env.cr.execute(
@@ -356,7 +374,8 @@ class CrmcomPurchase(models.Model):
                     FOR UPDATE SKIP LOCKED""",
                 stale=now - STALE_SENDING,
                 now=now,
-            )
+            ),
+            log_exceptions=False,
         )
         row = self.env.cr.fetchone()
         return self.browse(row[0] if row else [])
@@ -366,6 +385,7 @@ class CrmcomPurchase(models.Model):
         """Handle due purchases one at a time, each committed on its own."""
         cron = self.env["ir.cron"]
         self._cancel_abandoned()
+        cron._commit_progress()  # _lock_next_due may have to roll back
         while purchase := self._lock_next_due():
             try:
                 purchase._process_due(cron)
