@@ -10,3 +10,4 @@ from . import test_refunds
 from . import test_reconciliation
 from . import test_properties
 from . import test_lost_spend
+from . import test_concurrency
