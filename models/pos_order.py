@@ -181,6 +181,8 @@ class PosOrder(models.Model):
         purchases = self.env["crmcom.purchase"].sudo()
         values = self._crmcom_purchase_values(purchase.participant_number, kept)
         kept_total = values["amount_total"]
+        if kept_total <= 0:
+            return  # every item came back and only a discount line is kept: a full refund
         spent = purchase.spent if purchase.spend_state == "posted" else 0.0
         respend = self.currency_id.round(spent * kept_total / purchase.amount_total) if spent else 0
         count = purchases.search_count([("pos_order_id", "=", self.id)])
@@ -193,7 +195,8 @@ class PosOrder(models.Model):
                 "partner_id": purchase.partner_id.id,
                 "reference": f"{values['reference']}/R{count}",
                 "performed_on": fields.Datetime.now(),
-                "respend_amount": min(respend, kept_total),
+                # Never more than was spent: a returned discount line makes no goods dearer.
+                "respend_amount": min(respend, spent, kept_total),
                 "replaces_id": purchase.id,
             }
         )

@@ -11,3 +11,4 @@ from . import test_reconciliation
 from . import test_properties
 from . import test_lost_spend
 from . import test_concurrency
+from . import test_refund_properties
