@@ -12,7 +12,8 @@ Designed for catalogues of hundreds of thousands of products:
   one scan;
 - every batch (at most 1,000 products, CRM.COM's limit) is followed by one SQL statement for the
   per-product states and by a commit, so a crash, a timeout or an outage loses nothing and a
-  later run sends only what is left; that work overlaps the call of the next batch;
+  later run sends only what is left; that work overlaps the calls of the next batches (two
+  in flight by default, so that CRM.COM never waits for Odoo);
 - a PostgreSQL advisory lock per company keeps two runs from overlapping.
 """
 
@@ -34,9 +35,12 @@ from .notification import notification
 _logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000  # CRM.COM's limit per products/synchronise call
-# Batches read by one query: planning the query costs as much as reading a few hundred
-# products, and the memory of a few thousand payloads is small.
-BATCHES_PER_READ = 5
+# Calls to products/synchronise in flight at once (a system parameter, 1 to 4): with two,
+# CRM.COM starts on the next batch as soon as it is done with one, instead of waiting for
+# Odoo to send it. CRM.COM does not say whether it takes concurrent calls: set 1 if not.
+CALLS_PARAM = "pos_crmcom_rewards.sync_calls_in_flight"
+DEFAULT_CALLS = 2
+MAX_CALLS = 4
 LOCK_CLASS = 0x43524D50  # "CRMP": first key of the advisory lock, the company id is the second
 LOGGED_PRODUCTS = 3  # products of a request kept in the call log (the rest is summarised)
 VALIDITY_TO = "product_validity_to"
@@ -272,11 +276,10 @@ class CrmcomProductSync(models.AbstractModel):
         # window spans as many ids as the last batch did, and widens while products to send
         # are sparse.
         incremental = products is not None or self._last_complete_run_start(company)
-        size = batch_size * BATCHES_PER_READ
-        pages = _Pages(query, layout, size, MAX_ID if incremental else size)
+        pages = _Pages(query, layout, batch_size, MAX_ID if incremental else batch_size)
         try:
             self._pipeline(
-                client, definition, run, company, commit=commit, pages=pages, size=batch_size
+                client, definition, run, company, commit=commit, pages=pages, calls=self._calls()
             )
         finally:
             client.close()
@@ -331,7 +334,15 @@ class CrmcomProductSync(models.AbstractModel):
             items.append(Item(product_id, payload["code"], payload, digest, not valid, known))
         return items
 
-    def _pipeline(self, client, definition, run, company, *, commit, pages, size):
+    def _calls(self):
+        """How many products/synchronise calls may be in flight at once."""
+        value = self.env["ir.config_parameter"].sudo().get_param(CALLS_PARAM, DEFAULT_CALLS)
+        try:
+            return min(max(int(value), 1), MAX_CALLS)
+        except ValueError:
+            return DEFAULT_CALLS
+
+    def _pipeline(self, client, definition, run, company, *, commit, pages, calls):
         """Send the batches; batch N+1 travels while batch N's outcome is stored and committed.
 
         The call runs in a thread that touches no database: it uses the company's current
@@ -355,7 +366,7 @@ class CrmcomProductSync(models.AbstractModel):
                 log_call(_summarised(records.pop(0)))
 
         now_text = fields.Datetime.now().isoformat(timespec="seconds")
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmcom-product-sync")
+        executor = ThreadPoolExecutor(max_workers=calls, thread_name_prefix="crmcom-product-sync")
         # A run that commits reads the batches on a connection of its own, in a thread of its
         # own: the next batch is built while this one's states are written. It sees what is
         # committed, i.e. everything but this run's states, which it does not read (ids below
@@ -369,35 +380,41 @@ class CrmcomProductSync(models.AbstractModel):
                 return _Done(self._read(self.env.cr, pages))
             return reader.submit(self._read_apart, read_cr, pages)
 
-        items, rows = deque(), read()
+        rows = read()
 
         def take():
-            """The next batch: ``size`` products read, reading on as the last read is used."""
+            """The next batch; the read of the one after starts at once."""
             nonlocal rows
-            while len(items) < size and rows is not None:
-                found = self._items(rows.result(), pages.layout, now_text)
-                rows = read() if found and not pages.done else None
-                items.extend(found)
-            return [items.popleft() for _index in range(min(size, len(items)))]
+            batch = self._items(rows.result(), pages.layout, now_text) if rows else []
+            rows = read() if batch and not pages.done else None
+            return batch
+
+        ready, in_flight = take(), deque()
+
+        def fill():
+            """Keep ``calls`` batches travelling; read the next one while they do."""
+            nonlocal ready
+            while ready and len(in_flight) < calls:
+                in_flight.append(self._submit(executor, client, definition, ready))
+                ready = take()
 
         try:
-            first = take()
-            run.products_total = len(first) + len(items)
-            batch = self._submit(executor, client, definition, first) if first else None
-            while batch:
-                following = take()  # while the call travels
+            fill()
+            while in_flight:
+                current = in_flight.popleft()
                 # Known only as the run goes: what was handled, in flight and read next.
                 run.products_total = (
-                    run.products_examined + len(batch.items) + len(following) + len(items)
+                    run.products_examined
+                    + sum(len(batch.items) for batch in (current, *in_flight))
+                    + len(ready)
                 )
                 try:
-                    data = batch.future.result()
+                    data = current.future.result()
                 except CrmComError as exc:
                     raise self._stop(exc) from exc
                 finally:
                     write_log()
-                current = batch
-                batch = self._submit(executor, client, definition, following) if following else None
+                fill()  # the next batch travels while this one's outcome is stored
                 self._record(current, data, run, company)
                 run.products_examined += len(current.items)
                 self._after_batch(run, commit)

@@ -7,7 +7,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
-from ..models.crmcom_product_sync import LOCK_CLASS
+from ..models.crmcom_product_sync import CALLS_PARAM, LOCK_CLASS
 from .common import SimulatorMixin, connect_company
 
 SYNC = "products/synchronise"
@@ -323,6 +323,8 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         return patch.object(type(self.engine), "_submit", failing_submit)
 
     def test_outage_mid_run_keeps_finished_batches_and_resumes(self):
+        # One call at a time: the second batch is sent only once the first one's reply is in.
+        self.env["ir.config_parameter"].set_param(CALLS_PARAM, "1")
         for kind in ("http_500", "drop", "drop_after"):
             with self.subTest(kind=kind):
                 self.reset_simulator()
@@ -344,6 +346,33 @@ class TestProductSync(SimulatorMixin, TransactionCase):
                 self.assertEqual(len(crm), 2500, "no duplicates")
                 self.assertEqual(len(self.states(self.products).filtered("crmcom_id")), 2500)
                 self.assertEqual(self.run_cron().sent, 0)
+
+    def test_outage_with_two_calls_in_flight_loses_and_doubles_nothing(self):
+        """Two calls travel at once (the default): either may meet the outage. Whatever was
+        recorded is synced, the rest pending, and the next run sends exactly the rest."""
+        self.assertEqual(self.engine._calls(), 2)
+        for kind in ("http_500", "drop_after"):
+            with self.subTest(kind=kind):
+                self.reset_simulator()
+                self.env["crmcom.product.state"].search([]).unlink()
+                self.scope(2500)
+                with self.fail_second_batch(kind):
+                    run = self.run_cron()
+                self.assertEqual(run.state, "interrupted")
+                self.assertIn(run.processed, (0, 1000))
+                self.assertEqual(run.processed, 1000 * run.batches)
+                synced = self.states(self.products).filtered(lambda s: s.state == "synced")
+                self.assertEqual(len(synced), run.processed)
+                run = self.run_cron()
+                self.assertEqual(run.state, "done")
+                self.assertEqual(run.sent, 2500 - len(synced))
+                self.assertEqual(len(self.crm_products()), 2500, "no duplicates")
+                self.assertEqual(self.run_cron().sent, 0)
+
+    def test_calls_in_flight_is_a_bounded_system_parameter(self):
+        for value, calls in (("1", 1), ("3", 3), ("9", 4), ("0", 1), ("many", 2)):
+            self.env["ir.config_parameter"].set_param(CALLS_PARAM, value)
+            self.assertEqual(self.engine._calls(), calls, value)
 
     def test_outage_at_the_start_is_recorded(self):
         self.simulator.faults.add("drop", method=SYNC, times=1)
