@@ -360,10 +360,11 @@ class CrmcomProductSync(models.AbstractModel):
         if stored:
             client.token_store.save(stored)
         client.on_call = records.append
+        client.request_view = _shortened
 
         def write_log():
             while records:
-                log_call(_summarised(records.pop(0)))
+                log_call(records.pop(0))
 
         now_text = fields.Datetime.now().isoformat(timespec="seconds")
         executor = ThreadPoolExecutor(max_workers=calls, thread_name_prefix="crmcom-product-sync")
@@ -894,15 +895,15 @@ def _columns(done):
     }
 
 
-def _summarised(record):
+def _shortened(request):
     """Keep the call log small: the first products of a request and how many there were."""
-    products = record.request.get("products_set") if isinstance(record.request, dict) else None
-    if isinstance(products, list) and len(products) > LOGGED_PRODUCTS:
-        record.request = {
-            **record.request,
-            "products_set": [
-                *products[:LOGGED_PRODUCTS],
-                f"... and {len(products) - LOGGED_PRODUCTS} more products",
-            ],
-        }
-    return record
+    products = request.get("products_set") if isinstance(request, dict) else None
+    if not isinstance(products, list) or len(products) <= LOGGED_PRODUCTS:
+        return request
+    return {
+        **request,
+        "products_set": [
+            *products[:LOGGED_PRODUCTS],
+            f"... and {len(products) - LOGGED_PRODUCTS} more products",
+        ],
+    }

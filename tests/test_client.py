@@ -432,6 +432,18 @@ class TestCrmComClient(SimulatorMixin, unittest.TestCase):
         self.assertNotIn("secret", json.dumps(self.records[-1].request))
         self.assertNotIn(password_client.token_store.load().value, self.records[-1].response)
 
+    def test_request_view_shortens_the_logged_request_then_secrets_are_masked(self):
+        def first_product(body):
+            return {**body, "products_set": body.get("products_set", [])[:1]}
+
+        client = self.client(request_view=first_product)
+        products = [{"code": f"SKU-{n}", "pass_code": f"SECRET-{n}"} for n in range(3)]
+        data = client.synchronise_products({"name": "ODOO POS SYNC"}, products)
+        self.assertEqual(len(data["unprocessed_products_set"]), 3, "sent whole")
+        logged = self.records[-1].request
+        self.assertEqual(logged["products_set"], [{"code": "SKU-0", "pass_code": "***"}])
+        self.assertEqual(logged["token"], "***")
+
     def test_mask_secrets_is_recursive(self):
         masked = mask_secrets({"token": "t", "a": [{"pass_code": "1", "x": "y"}], "password": ""})
         self.assertEqual(

@@ -1,5 +1,6 @@
 """Product synchronisation: batches, incremental runs, per-product errors, outages, locking."""
 
+import json
 from unittest.mock import patch
 
 from odoo import sql_db
@@ -81,6 +82,17 @@ class TestProductSync(SimulatorMixin, TransactionCase):
                 self.assertEqual(self.sync_calls() - before, calls)
                 self.assertEqual((run.batches, run.sent, run.processed), (calls, count, count))
                 self.assertEqual(len(self.crm_products()), count)
+
+    def test_call_log_keeps_three_products_of_a_batch(self):
+        run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual(run.sent, 50)
+        log = self.env["crmcom.call.log"].search([("method", "=", SYNC)], limit=1)
+        request = json.loads(log.request)
+        self.assertEqual(request["token"], "***")
+        self.assertEqual(
+            [item if isinstance(item, str) else item["code"] for item in request["products_set"]],
+            ["SYNC-00000", "SYNC-00001", "SYNC-00002", "... and 47 more products"],
+        )
 
     def test_batch_size_is_configurable_but_never_over_1000(self):
         for size in (1001, 5000, 0, -1):
