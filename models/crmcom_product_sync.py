@@ -509,13 +509,13 @@ class CrmcomProductSync(models.AbstractModel):
         table = Product._table
         scope_query = self._scope_query(company, Product)
         query = Product._search([])  # active_test is off: every product, archived too
-        state_window = SQL()
+        state_window = in_window = SQL()
         if window is not None:
             # On every side of the joins: PostgreSQL then reads only that window of the
             # catalogue and of the states, through their indexes.
             column = SQL.identifier(table, "id")
-            for part in (scope_query, query):
-                part.add_where(SQL("%s > %s AND %s <= %s", column, window[0], column, window[1]))
+            in_window = SQL("%s > %s AND %s <= %s", column, window[0], column, window[1])
+            query.add_where(in_window)
             state_window = SQL(
                 " AND crmcom_state.product_id > %s AND crmcom_state.product_id <= %s", *window
             )
@@ -532,8 +532,10 @@ class CrmcomProductSync(models.AbstractModel):
         )
         changes = []  # SQL conditions "a record the payload is made of changed since %s"
         columns, layout = self._payload_sql(company, Product, table, query, changes)
-        valid = self._scope_condition(query, scope_query, table)
-        query.add_where(SQL("(%s OR crmcom_state.id IS NOT NULL)", valid))
+        valid = self._scope_condition(query, scope_query, table, in_window)
+        # Known products first: PostgreSQL evaluates the domain's conditions only for the
+        # others here, and once for every product below (an unchanged catalogue is read whole).
+        query.add_where(SQL("(crmcom_state.id IS NOT NULL OR %s)", valid))
         since = self._last_complete_run_start(company)
         if since and products is None:
             # Only products that may have changed are rebuilt and hashed: new or failed ones,
@@ -545,10 +547,10 @@ class CrmcomProductSync(models.AbstractModel):
             maybe_changed = [
                 SQL("crmcom_state.id IS NULL"),
                 SQL("crmcom_state.state IS DISTINCT FROM 'synced'"),
-                SQL("crmcom_state.sent_invalid = %s", valid),
                 SQL("%s >= %s", SQL.identifier(table, "write_date"), since),
                 SQL("%s >= %s", SQL.identifier(template, "write_date"), since),
                 *(change(since) for change in changes),
+                SQL("crmcom_state.sent_invalid = %s", valid),  # the dearest test, last
             ]
             query.add_where(SQL("(%s)", SQL(" OR ").join(maybe_changed)))
         if products is not None:
@@ -586,7 +588,7 @@ class CrmcomProductSync(models.AbstractModel):
         )
         return query_sql, layout
 
-    def _scope_condition(self, query, scope_query, table):
+    def _scope_condition(self, query, scope_query, table, in_window):
         """SQL saying whether a row of ``query`` is in the scope (the products domain).
 
         The domain's own conditions on the same row when its joins are LEFT JOINs that
@@ -608,7 +610,10 @@ class CrmcomProductSync(models.AbstractModel):
             for alias, (_kind, joined_table, condition) in joins.items():
                 query.add_join("LEFT JOIN", alias, joined_table, condition)
             return SQL("COALESCE((%s), FALSE)", scope_query.where_clause or SQL("TRUE"))
-        # A join rather than "id IN (scope)": PostgreSQL computes the scope once.
+        # A join rather than "id IN (scope)": PostgreSQL computes the scope once, for the
+        # window only.
+        if in_window:
+            scope_query.add_where(in_window)
         query.add_join(
             "LEFT JOIN",
             "crmcom_scope",
