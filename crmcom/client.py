@@ -470,59 +470,48 @@ class CrmComClient:
             fields=fields,
         )
 
-    def list_purchases(
-        self,
-        customer=None,
-        *,
-        submitted_after=None,
-        submitted_before=None,
-        limit=50,
-        offset=0,
-        fields=None,
-        **filters,
-    ):
-        params = {**(customer or {}), **filters, "number_of_results": limit, "offset": offset}
-        if submitted_after:
-            params["submitted_after_date"] = _format_date(submitted_after)
-        if submitted_before:
-            params["submitted_before_date"] = _format_date(submitted_before)
-        return self.call("customer_events/purchases/list", params, fields=fields) or []
+    def list_purchases(self, customer=None, **kwargs):
+        return self._list("customer_events/purchases/list", customer, **kwargs)
 
     def iter_purchases(self, customer=None, *, page_size=50, **kwargs):
-        """Every purchase matching the filters, one page at a time (§1.6: stop on a short page)."""
-        offset = 0
-        while True:
-            page = self.list_purchases(customer, limit=page_size, offset=offset, **kwargs)
-            yield from page
-            if len(page) < page_size:
-                return
-            offset += page_size
+        """Every purchase matching the filters, one page at a time."""
+        return self._iter(self.list_purchases, customer, page_size, kwargs)
 
-    def list_spend_requests(
-        self,
-        customer=None,
-        *,
-        submitted_after=None,
-        submitted_before=None,
-        limit=50,
-        offset=0,
-        fields=None,
-        **filters,
-    ):
+    def list_spend_requests(self, customer=None, **kwargs):
         """``customer_events/spend_requests/list`` (R5.0.0, deprecated R17.0.0 with the rest of
         the spend request methods; ``submitted_after_date`` from R12.2.0)."""
-        params = {**(customer or {}), **filters, "number_of_results": limit, "offset": offset}
-        if submitted_after:
-            params["submitted_after_date"] = _format_date(submitted_after)
-        if submitted_before:
-            params["submitted_before_date"] = _format_date(submitted_before)
-        return self.call("customer_events/spend_requests/list", params, fields=fields) or []
+        return self._list("customer_events/spend_requests/list", customer, **kwargs)
 
     def iter_spend_requests(self, customer=None, *, page_size=50, **kwargs):
         """Every spend request matching the filters, one page at a time."""
+        return self._iter(self.list_spend_requests, customer, page_size, kwargs)
+
+    def _list(
+        self,
+        method,
+        customer,
+        *,
+        submitted_after=None,
+        submitted_before=None,
+        limit=50,
+        offset=0,
+        fields=None,
+        **filters,
+    ):
+        """One page of a customer-event list method: customer, dates, paging, filters."""
+        params = {**(customer or {}), **filters, "number_of_results": limit, "offset": offset}
+        if submitted_after:
+            params["submitted_after_date"] = _format_date(submitted_after)
+        if submitted_before:
+            params["submitted_before_date"] = _format_date(submitted_before)
+        return self.call(method, params, fields=fields) or []
+
+    @staticmethod
+    def _iter(list_page, customer, page_size, kwargs):
+        """Every item of a list method, page after page (§1.6: stop on a short page)."""
         offset = 0
         while True:
-            page = self.list_spend_requests(customer, limit=page_size, offset=offset, **kwargs)
+            page = list_page(customer, limit=page_size, offset=offset, **kwargs)
             yield from page
             if len(page) < page_size:
                 return

@@ -753,35 +753,67 @@ _LIST_PARAMS = _names(f"""
 """)
 
 
+@dataclass
+class _ListQuery:
+    """What every customer-event list method filters on, and its page."""
+
+    participant: Participant | None
+    classification: dict | None
+    after: datetime | None
+    before: datetime | None
+    limit: int
+    offset: int
+
+    def matches(self, event: Purchase | SpendRequest) -> bool:
+        # Submission bounds are inclusive: dates have one-second precision.
+        return (
+            (self.participant is None or event.participant_id == self.participant.id)
+            and (self.classification is None or event.classification == self.classification)
+            and (self.after is None or event.submitted_on >= self.after)
+            and (self.before is None or event.submitted_on <= self.before)
+        )
+
+    def page(self, events: list) -> list:
+        return events[self.offset : self.offset + self.limit]
+
+
+def _list_query(
+    state: State, body: dict, allowed: frozenset[str], *, required: bool = False
+) -> _ListQuery:
+    v.check_parameters(body, allowed)
+    customer = _customer_identifier(body, required=False)
+    classification = v.get_identifier(body, "classification_identifier", CLASSIFICATION_KEYS)
+    if required and customer is None and classification is None:
+        # "It is mandatory to specify one of the semi-optional parameters."
+        raise v.invalid(f"One of {AR}, {RP} or classification_identifier is mandatory")
+    return _ListQuery(
+        participant=_resolve_customer(state, customer) if customer else None,
+        classification=classification,
+        after=v.get_date(body, "submitted_after_date"),
+        before=v.get_date(body, "submitted_before_date"),
+        limit=v.get_int(body, "number_of_results", minimum=1) or DEFAULT_PAGE_SIZE,
+        offset=v.get_int(body, "offset") or 0,
+    )
+
+
 @api("customer_events/purchases/list")
 def list_purchases(call: Call) -> list:
     state, body = call.state, call.body
-    v.check_parameters(body, _LIST_PARAMS)
-    customer = _customer_identifier(body, required=False)
-    classification = v.get_identifier(body, "classification_identifier", CLASSIFICATION_KEYS)
+    query = _list_query(state, body, _LIST_PARAMS)
     applied = v.get_bool(body, "spend_requests_applied")
     eligible = v.get_bool(body, "eligible_for_spending")
-    after = v.get_date(body, "submitted_after_date")
-    before = v.get_date(body, "submitted_before_date")
-    limit = v.get_int(body, "number_of_results", minimum=1) or DEFAULT_PAGE_SIZE
-    offset = v.get_int(body, "offset") or 0
-    participant = _resolve_customer(state, customer) if customer else None
 
     def keep(purchase: Purchase) -> bool:
         spent = state.spent_on(purchase)
         is_eligible = purchase.life_cycle_state == "POSTED" and spent < purchase.total_amount
-        # Submission bounds are inclusive: dates have one-second precision.
         return (
-            (participant is None or purchase.participant_id == participant.id)
-            and (classification is None or purchase.classification == classification)
+            query.matches(purchase)
             and (applied is None or applied == bool(state.posted_spend_requests(purchase)))
             and (eligible is None or eligible == is_eligible)
-            and (after is None or purchase.submitted_on >= after)
-            and (before is None or purchase.submitted_on <= before)
         )
 
     matching = [p for p in state.purchases.values() if keep(p)]
-    return [purchase_view(state, p) for p in matching[offset : offset + limit]]
+    return [purchase_view(state, p) for p in query.page(matching)]
 
 
 # -- spend requests ------------------------------------------------------------------------------
@@ -890,29 +922,10 @@ _SPEND_LIST_PARAMS = _names(f"""
 
 @api("customer_events/spend_requests/list")
 def list_spend_requests(call: Call) -> list:
-    state, body = call.state, call.body
-    v.check_parameters(body, _SPEND_LIST_PARAMS)
-    customer = _customer_identifier(body, required=False)
-    classification = v.get_identifier(body, "classification_identifier", CLASSIFICATION_KEYS)
-    if customer is None and classification is None:
-        # "It is mandatory to specify one of the semi-optional parameters."
-        raise v.invalid(f"One of {AR}, {RP} or classification_identifier is mandatory")
-    after = v.get_date(body, "submitted_after_date")
-    before = v.get_date(body, "submitted_before_date")
-    limit = v.get_int(body, "number_of_results", minimum=1) or DEFAULT_PAGE_SIZE
-    offset = v.get_int(body, "offset") or 0
-    participant = _resolve_customer(state, customer) if customer else None
-
-    def keep(spend: SpendRequest) -> bool:
-        return (
-            (participant is None or spend.participant_id == participant.id)
-            and (classification is None or spend.classification == classification)
-            and (after is None or spend.submitted_on >= after)
-            and (before is None or spend.submitted_on <= before)
-        )
-
-    matching = [s for s in state.spend_requests.values() if keep(s)]
-    return [spend_request_view(state, s) for s in matching[offset : offset + limit]]
+    state = call.state
+    query = _list_query(state, call.body, _SPEND_LIST_PARAMS, required=True)
+    matching = [s for s in state.spend_requests.values() if query.matches(s)]
+    return [spend_request_view(state, s) for s in query.page(matching)]
 
 
 @api("customer_events/spend_requests/cancel")
