@@ -3,7 +3,7 @@
 Nothing in this package imports Odoo: the add-on's models call it, and tests can use it alone.
 """
 
-from .client import CrmComClient, CallRecord
+from .client import PARTICIPANT_FIELDS, CallRecord, CrmComClient
 from .errors import (
     AuthenticationError,
     BadReplyError,
@@ -24,6 +24,7 @@ __all__ = [
     "CrmComError",
     "MemoryTokenStore",
     "NotFoundError",
+    "PARTICIPANT_FIELDS",
     "StoredToken",
     "CallTimeoutError",
     "TokenStore",

@@ -41,6 +41,15 @@ SAFE_METHODS = frozenset(
     }
 )
 LOGIN_METHODS = frozenset({"authentication/token", "authentication/web_api_key/token"})
+# What a till needs of a participant to identify a customer (rewards_participants/show).
+PARTICIPANT_FIELDS = (
+    "id",
+    "number",
+    "life_cycle_state",
+    "accounts_receivable",
+    "wallet",
+    "currency",
+)
 
 # CRM.COM does not document its error codes (crmcom-api.md §15 Q1-Q2): these defaults are the
 # simulator's and the most plausible names; both sets can be replaced per client.

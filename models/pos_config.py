@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..crmcom import (
+    PARTICIPANT_FIELDS,
     AuthenticationError,
     BadReplyError,
     CrmComError,
@@ -107,14 +108,7 @@ class PosConfig(models.Model):
         try:
             participant = client.show_participant(
                 identifier,
-                fields=[
-                    "id",
-                    "number",
-                    "life_cycle_state",
-                    "accounts_receivable",
-                    "wallet",
-                    "currency",
-                ],
+                fields=PARTICIPANT_FIELDS,
             )
         except CrmComError as exc:
             return self._crmcom_error(exc, query)
