@@ -120,6 +120,11 @@ def setup(conf, db, simulator_url):
 # ---------------------------------------------------------------------- measurement
 
 
+def refused(result):
+    """A till method's refusal (``ok`` false) is an error of the load test."""
+    return None if result.get("ok") else result
+
+
 class Stats:
     """Latencies and errors of one kind of request, shared by the client threads."""
 
@@ -136,6 +141,17 @@ class Stats:
                 self.errors += 1
                 if len(self.error_samples) < 5:
                     self.error_samples.append(str(error)[:300])
+
+    def time(self, function, *args, refused=None, **kwargs):
+        """Time ``function(*args, **kwargs)``; an exception, or ``refused(result)`` when
+        true, is an error."""
+        started = time.perf_counter()
+        try:
+            result = function(*args, **kwargs)
+            error = refused(result) if refused else None
+        except Exception as exc:  # counted, never fatal
+            error = exc
+        self.add(time.perf_counter() - started, error)
 
     def merged(self, other):
         merged = Stats()
@@ -282,26 +298,11 @@ def odoo_phase(args, info, seconds, clients, max_requests):
                 if not budget.take():
                     return
                 if rng.random() < 0.5:
-                    stats = identify
                     mean, query, _number = rng.choice(IDENTITIES)
-                    started = time.perf_counter()
-                    try:
-                        result = till.call("crmcom_identify", query, mean)
-                        error = None if result.get("ok") else result
-                    except Exception as exc:  # counted, never fatal
-                        error = exc
+                    identify.time(till.call, "crmcom_identify", query, mean, refused=refused)
                 else:
-                    stats = preview
-                    partner_id = partners[rng.choice(numbers)]
-                    started = time.perf_counter()
-                    try:
-                        result = till.call(
-                            "crmcom_preview", basket(info, partner_id, f"load-{index}-{n}")
-                        )
-                        error = None if result.get("ok") else result
-                    except Exception as exc:
-                        error = exc
-                stats.add(time.perf_counter() - started, error)
+                    order = basket(info, partners[rng.choice(numbers)], f"load-{index}-{n}")
+                    preview.time(till.call, "crmcom_preview", order, refused=refused)
 
         return work
 
@@ -315,7 +316,7 @@ def odoo_phase(args, info, seconds, clients, max_requests):
 def direct_phase(args, info, seconds, clients, max_requests):
     # crmcom/ imports nothing of Odoo nor of the add-on: it loads as a package of its own.
     sys.path.insert(0, REPO)
-    from crmcom import CrmComClient
+    from crmcom import PARTICIPANT_FIELDS, CrmComClient
     from crmcom.client import identifier
 
     identify, preview = Stats(), Stats()
@@ -338,43 +339,22 @@ def direct_phase(args, info, seconds, clients, max_requests):
         def work(budget):
             while budget.take():
                 if rng.random() < 0.5:
-                    stats = identify
                     mean, query, _number = rng.choice(IDENTITIES)
                     ident = (
                         identifier(number=query)
                         if mean == "number"
                         else identifier(access_token_identifier={"authentication_code": query})
                     )
-                    started = time.perf_counter()
-                    try:
-                        client.show_participant(
-                            ident,
-                            fields=[
-                                "id",
-                                "number",
-                                "life_cycle_state",
-                                "accounts_receivable",
-                                "wallet",
-                                "currency",
-                            ],
-                        )
-                        error = None
-                    except Exception as exc:
-                        error = exc
+                    identify.time(client.show_participant, ident, fields=PARTICIPANT_FIELDS)
                 else:
-                    stats = preview
-                    started = time.perf_counter()
-                    try:
-                        client.preview_purchase(
-                            {"rewards_participant_identifier": {"number": rng.choice(numbers)}},
-                            unit={"alternative_code": "STORE01"},
-                            performed_on=datetime.now(),
-                            lines=lines,
-                        )
-                        error = None
-                    except Exception as exc:
-                        error = exc
-                stats.add(time.perf_counter() - started, error)
+                    customer = {"rewards_participant_identifier": {"number": rng.choice(numbers)}}
+                    preview.time(
+                        client.preview_purchase,
+                        customer,
+                        unit={"alternative_code": "STORE01"},
+                        performed_on=datetime.now(),
+                        lines=lines,
+                    )
 
         return work
 
