@@ -187,17 +187,25 @@ class CrmcomPurchase(models.Model):
     def _adopt_existing(self, client):
         """Look for this purchase in CRM.COM (by reference number); record it if found."""
         self.ensure_one()
-        since = self.performed_on - timedelta(days=1)
-        for purchase in client.iter_purchases(
-            self._customer(), submitted_after=since, fields=PURCHASE_FIELDS
-        ):
-            if (
-                purchase.get("reference_number") == self.reference
-                and purchase.get("life_cycle_state") == "POSTED"
-            ):
-                self._posted(purchase)
-                return True
-        return False
+        purchase = self._find_posted(
+            client.iter_purchases, "reference_number", self.reference, PURCHASE_FIELDS
+        )
+        if purchase:
+            self._posted(purchase)
+        return bool(purchase)
+
+    def _find_posted(self, iterate, key, value, fields):
+        """The posted event of this sale's customer whose ``key`` is ``value``, or None:
+        ``iterate`` is the client's list of purchases or of spend requests."""
+        since = self.performed_on - timedelta(days=1)  # clocks and time zones may differ
+        return next(
+            (
+                event
+                for event in iterate(self._customer(), submitted_after=since, fields=fields)
+                if event.get(key) == value and event.get("life_cycle_state") == "POSTED"
+            ),
+            None,
+        )
 
     def _posted(self, data):
         self.write(
@@ -275,18 +283,17 @@ class CrmcomPurchase(models.Model):
         self.ensure_one()
         if self.spend_state != "unknown":
             return self.spend_state == "posted"
-        since = self.performed_on - timedelta(days=1)
-        for spend in client.iter_spend_requests(
-            self._customer(), submitted_after=since, fields=SPEND_LIST_FIELDS
-        ):
-            if (
-                spend.get("external_system_reference_number") == self.spend_reference
-                and spend.get("life_cycle_state") == "POSTED"
-            ):
-                self._spend_posted(spend, self.requested_spend, self.spend_reference)
-                return True
-        self.write({"spend_state": False, "requested_spend": 0.0, "spent": 0.0})
-        return False
+        spend = self._find_posted(
+            client.iter_spend_requests,
+            "external_system_reference_number",
+            self.spend_reference,
+            SPEND_LIST_FIELDS,
+        )
+        if spend:
+            self._spend_posted(spend, self.requested_spend, self.spend_reference)
+        else:
+            self.write({"spend_state": False, "requested_spend": 0.0, "spent": 0.0})
+        return bool(spend)
 
     def _refresh_balance(self, client=None):
         """Re-read the wallet for the receipt; a failure only leaves the figure empty."""
