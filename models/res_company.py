@@ -238,6 +238,20 @@ def _product_field(name):
     return default
 
 
+def _sync_field(string, default_field=None):
+    """A company setting: the product field (default: ``default_field``) sent to CRM.COM as
+    one key of the product object."""
+    default = {"default": _product_field(default_field)} if default_field else {}
+    return fields.Many2one(
+        "ir.model.fields",
+        string=string,
+        domain=SYNC_FIELD_DOMAIN,
+        ondelete="set null",
+        groups="base.group_system",
+        **default,
+    )
+
+
 class ResCompanyProductSync(models.Model):
     _inherit = "res.company"
 
@@ -254,52 +268,14 @@ class ResCompanyProductSync(models.Model):
         groups="base.group_system",
         help="Products sent per products/synchronise call; CRM.COM accepts at most 1,000.",
     )
-    crmcom_sync_description_field_id = fields.Many2one(
-        "ir.model.fields",
-        string="Description from",
-        domain=SYNC_FIELD_DOMAIN,
-        default=_product_field("name"),
-        ondelete="set null",
-        groups="base.group_system",
-    )
-    crmcom_sync_long_description_field_id = fields.Many2one(
-        "ir.model.fields",
-        string="Long description from",
-        domain=SYNC_FIELD_DOMAIN,
-        default=_product_field("description_sale"),
-        ondelete="set null",
-        groups="base.group_system",
-    )
-    crmcom_sync_type_field_id = fields.Many2one(
-        "ir.model.fields",
-        string="Product type from",
-        domain=SYNC_FIELD_DOMAIN,
-        ondelete="set null",
-        groups="base.group_system",
-    )
-    crmcom_sync_brand_field_id = fields.Many2one(
-        "ir.model.fields",
-        string="Brand from",
-        domain=SYNC_FIELD_DOMAIN,
-        ondelete="set null",
-        groups="base.group_system",
-    )
-    crmcom_sync_family_field_id = fields.Many2one(
-        "ir.model.fields",
-        string="Family from",
-        domain=SYNC_FIELD_DOMAIN,
-        default=_product_field("categ_id"),
-        ondelete="set null",
-        groups="base.group_system",
-    )
-    crmcom_sync_category_field_id = fields.Many2one(
-        "ir.model.fields",
-        string="Category from",
-        domain=SYNC_FIELD_DOMAIN,
-        default=_product_field("pos_categ_ids"),
-        ondelete="set null",
-        groups="base.group_system",
-    )
+    # The product fields sent as the keys of CRM.COM's product object (see MAPPING in
+    # crmcom_product_sync.py); unset: the key is not sent.
+    crmcom_sync_description_field_id = _sync_field("Description from", "name")
+    crmcom_sync_long_description_field_id = _sync_field("Long description from", "description_sale")
+    crmcom_sync_type_field_id = _sync_field("Product type from")
+    crmcom_sync_brand_field_id = _sync_field("Brand from")
+    crmcom_sync_family_field_id = _sync_field("Family from", "categ_id")
+    crmcom_sync_category_field_id = _sync_field("Category from", "pos_categ_ids")
 
     @api.constrains("crmcom_sync_batch_size")
     def _check_crmcom_sync_batch_size(self):
