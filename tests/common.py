@@ -3,6 +3,7 @@
 import requests
 
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
+from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
 from ..simulator.server import SimulatorServer
 
@@ -121,3 +122,14 @@ class CashierCase(SimulatorMixin, TestPoSCommon):
 
     def calls(self):
         return self.env["crmcom.call.log"].search_count([])
+
+
+class CrmComHttpCase(SimulatorMixin, TestPointOfSaleHttpCommon):
+    """Point of Sale's own browser test set-up, its main till connected to the simulator."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_simulator()
+        connect_company(cls.main_pos_config.company_id, cls.simulator)
+        cls.main_pos_config.write({"crmcom_enabled": True})

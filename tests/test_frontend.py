@@ -4,20 +4,11 @@ import json
 
 from odoo.tests import tagged
 
-from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
-
-from .common import API_KEY, SimulatorMixin, connect_company
+from .common import API_KEY, CrmComHttpCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmComFrontend(SimulatorMixin, TestPointOfSaleHttpCommon):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.start_simulator()
-        connect_company(cls.main_pos_config.company_id, cls.simulator)
-        cls.main_pos_config.write({"crmcom_enabled": True})
-
+class TestCrmComFrontend(CrmComHttpCase):
     def test_pos_opens_with_crmcom_enabled(self):
         self.main_pos_config.with_user(self.pos_user).open_ui()
         self.start_pos_tour("CrmComPosOpens", login="pos_user")

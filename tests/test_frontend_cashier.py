@@ -3,19 +3,14 @@
 from odoo import Command
 from odoo.tests import tagged
 
-from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
-
-from .common import SimulatorMixin, connect_company
+from .common import CrmComHttpCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmComCashier(SimulatorMixin, TestPointOfSaleHttpCommon):
+class TestCrmComCashier(CrmComHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.start_simulator()
-        connect_company(cls.main_pos_config.company_id, cls.simulator)
-        cls.main_pos_config.write({"crmcom_enabled": True})
         cls.tax_10 = cls.env["account.tax"].create(
             {"name": "CRM VAT 10%", "amount": 10, "amount_type": "percent"}
         )

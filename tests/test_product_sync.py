@@ -334,17 +334,22 @@ class TestProductSync(SimulatorMixin, TransactionCase):
 
         return patch.object(type(self.engine), "_submit", failing_submit)
 
+    def run_with_outage(self, kind):
+        """A scheduled run of 2,500 products, none sent yet, that meets an outage."""
+        self.reset_simulator()
+        self.env["crmcom.product.state"].search([]).unlink()
+        self.scope(2500)
+        with self.fail_second_batch(kind):
+            run = self.run_cron()
+        self.assertEqual(run.state, "interrupted")
+        return run
+
     def test_outage_mid_run_keeps_finished_batches_and_resumes(self):
         # One call at a time: the second batch is sent only once the first one's reply is in.
         self.env["ir.config_parameter"].set_param(CALLS_PARAM, "1")
         for kind in ("http_500", "drop", "drop_after"):
             with self.subTest(kind=kind):
-                self.reset_simulator()
-                self.env["crmcom.product.state"].search([]).unlink()
-                self.scope(2500)
-                with self.fail_second_batch(kind):
-                    run = self.run_cron()
-                self.assertEqual(run.state, "interrupted")
+                run = self.run_with_outage(kind)
                 self.assertIn("could not be reached", run.message)
                 self.assertEqual((run.batches, run.processed), (1, 1000))
                 states = self.states(self.products)
@@ -365,12 +370,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.assertEqual(self.engine._calls(), 2)
         for kind in ("http_500", "drop_after"):
             with self.subTest(kind=kind):
-                self.reset_simulator()
-                self.env["crmcom.product.state"].search([]).unlink()
-                self.scope(2500)
-                with self.fail_second_batch(kind):
-                    run = self.run_cron()
-                self.assertEqual(run.state, "interrupted")
+                run = self.run_with_outage(kind)
                 self.assertIn(run.processed, (0, 1000))
                 self.assertEqual(run.processed, 1000 * run.batches)
                 synced = self.states(self.products).filtered(lambda s: s.state == "synced")

@@ -22,8 +22,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from odoo.tests import tagged
 
-from odoo.addons.point_of_sale.tests.common import TestPoSCommon
-
 from ..crmcom import (
     AuthenticationError,
     BadReplyError,
@@ -42,7 +40,7 @@ from ..crmcom.client import (
     parse_amount,
 )
 from ..models.pos_config import MAX_AMOUNT, _clean_amount
-from .common import SimulatorMixin, connect_company
+from .common import CashierCase
 
 # Hypothesis still caches Unicode tables and source constants in ./.hypothesis: keep them out
 # of whatever folder the tests run from (the repository, when pytest is run there).
@@ -462,16 +460,12 @@ def _number(value):
 
 
 @tagged("post_install", "-at_install")
-class TestTillProperties(SimulatorMixin, TestPoSCommon):
+class TestTillProperties(CashierCase):
     """The till's server methods on generated baskets, amounts and junk, against the simulator."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.start_simulator()
-        connect_company(cls.company, cls.simulator)
-        cls.config = cls.basic_config
-        cls.config.crmcom_enabled = True
         cls.products = [
             cls.create_product(f"Property product {index}", cls.categ_basic, 10.0)
             for index in range(4)
@@ -480,15 +474,10 @@ class TestTillProperties(SimulatorMixin, TestPoSCommon):
 
     def setUp(self):
         super().setUp()
-        self.reset_simulator()
-        self.open_new_session()
         self.currency = self.config.company_id.currency_id
 
-    def calls(self):
-        return self.env["crmcom.call.log"].search_count([])
-
-    def identify(self, card):
-        result = self.config.crmcom_identify(card, "card")
+    def identified(self, card):
+        result = self.identify(card)
         self.assertTrue(result["ok"], result)
         return result
 
@@ -547,7 +536,7 @@ class TestTillProperties(SimulatorMixin, TestPoSCommon):
     def test_spend_never_exceeds_the_request_the_order_or_the_wallet(self, card, lines, requested):
         self.reset_simulator()
         round_ = self.currency.round
-        before = self.identify(card)
+        before = self.identified(card)
         basket_lines, total = [], 0.0
         for product_index, price, qty, tax in lines:
             subtotal = round_(price * qty)
@@ -673,7 +662,7 @@ class TestTillProperties(SimulatorMixin, TestPoSCommon):
         amount=1,
     )
     def test_spend_with_a_junk_order_refuses_and_sends_nothing(self, order, amount):
-        john = self.identify("4000123412341234")["partner_id"]
+        john = self.identified("4000123412341234")["partner_id"]
         if isinstance(order, dict) and order.get("partner_id") == "john":
             order["partner_id"] = john
             for line in order["lines"]:
@@ -695,7 +684,7 @@ class TestTillProperties(SimulatorMixin, TestPoSCommon):
         number = _number(amount)
         if number is not None and 0 < self.currency.round(number) <= price:
             amount = -abs(number)  # a plausible amount is not junk
-        john = self.identify("4000123412341234")["partner_id"]
+        john = self.identified("4000123412341234")["partner_id"]
         lines = [
             {
                 "product_id": self.products[0].id,

@@ -67,6 +67,20 @@ class TestRefundProperties(TestPoSCommon):
 
     # ------------------------------------------------------------------ records
 
+    def create_order(self, lines, **values):
+        """An order of this session with ``lines`` (commands); its totals do not matter."""
+        return self.env["pos.order"].create(
+            {
+                "session_id": self.pos_session.id,
+                "amount_tax": 0.0,
+                "amount_total": 0.0,
+                "amount_paid": 0.0,
+                "amount_return": 0.0,
+                **values,
+                "lines": lines,
+            }
+        )
+
     def paid_order(self, lines, discount_share, spent_share):
         """An order of ``lines`` (and a discount) paid partly from the wallet, and its posted
         purchase."""
@@ -80,30 +94,23 @@ class TestRefundProperties(TestPoSCommon):
         discount = round_(sum(value[4] for value in values) * discount_share)
         if discount:
             values.append((self.discount_product, 1.0, -discount, -discount, -discount))
-        order = self.env["pos.order"].create(
-            {
-                "session_id": self.pos_session.id,
-                "uuid": f"refund-property-{index:06d}",
-                "pos_reference": f"Refund property {index:06d}",
-                "sequence_number": index,
-                "amount_tax": 0.0,
-                "amount_total": 0.0,
-                "amount_paid": 0.0,
-                "amount_return": 0.0,
-                "lines": [
-                    fields.Command.create(
-                        {
-                            "name": f"RP{index}-{number}",
-                            "product_id": product.id,
-                            "qty": qty,
-                            "price_unit": price,
-                            "price_subtotal": subtotal,
-                            "price_subtotal_incl": subtotal_incl,
-                        }
-                    )
-                    for number, (product, qty, price, subtotal, subtotal_incl) in enumerate(values)
-                ],
-            }
+        order = self.create_order(
+            [
+                fields.Command.create(
+                    {
+                        "name": f"RP{index}-{number}",
+                        "product_id": product.id,
+                        "qty": qty,
+                        "price_unit": price,
+                        "price_subtotal": subtotal,
+                        "price_subtotal_incl": subtotal_incl,
+                    }
+                )
+                for number, (product, qty, price, subtotal, subtotal_incl) in enumerate(values)
+            ],
+            uuid=f"refund-property-{index:06d}",
+            pos_reference=f"Refund property {index:06d}",
+            sequence_number=index,
         )
         purchases = self.env["crmcom.purchase"].sudo()  # the outbox is written by the server only
         purchase = purchases.create(order._crmcom_purchase_values("P0001"))
@@ -146,30 +153,23 @@ class TestRefundProperties(TestPoSCommon):
                 lines.append((line, hundredths / 100))
         if not lines:
             return False
-        self.env["pos.order"].create(
-            {
-                "session_id": self.pos_session.id,
-                "pos_reference": f"{order.pos_reference} refund {next(self.uuids)}",
-                "sequence_number": 1,
-                "amount_tax": 0.0,
-                "amount_total": 0.0,
-                "amount_paid": 0.0,
-                "amount_return": 0.0,
-                "lines": [
-                    fields.Command.create(
-                        {
-                            "name": f"{line.name}-refund-{next(self.uuids)}",
-                            "product_id": line.product_id.id,
-                            "qty": -qty,
-                            "price_unit": line.price_unit,
-                            "price_subtotal": -line.price_subtotal * qty / line.qty,
-                            "price_subtotal_incl": -line.price_subtotal_incl * qty / line.qty,
-                            "refunded_orderline_id": line.id,
-                        }
-                    )
-                    for line, qty in lines
-                ],
-            }
+        self.create_order(
+            [
+                fields.Command.create(
+                    {
+                        "name": f"{line.name}-refund-{next(self.uuids)}",
+                        "product_id": line.product_id.id,
+                        "qty": -qty,
+                        "price_unit": line.price_unit,
+                        "price_subtotal": -line.price_subtotal * qty / line.qty,
+                        "price_subtotal_incl": -line.price_subtotal_incl * qty / line.qty,
+                        "refunded_orderline_id": line.id,
+                    }
+                )
+                for line, qty in lines
+            ],
+            pos_reference=f"{order.pos_reference} refund {next(self.uuids)}",
+            sequence_number=1,
         )
         return True
 
