@@ -80,27 +80,24 @@ class TestCrmComAccess(TransactionCase):
         self.assertNotIn("TOKEN-VALUE", dump)
         self.assertIn("crmcom_enabled", values)
 
-    def test_other_company_log_is_invisible(self):
+    def other_company_admin(self, groups):
+        """An administrator of another company only."""
         other = self.env["res.company"].create({"name": "Other shop"})
-        other_admin = new_test_user(
+        return new_test_user(
             self.env,
             "crm_other_admin",
-            groups="base.group_system",
+            groups=groups,
             company_id=other.id,
             company_ids=[(6, 0, other.ids)],
         )
+
+    def test_other_company_log_is_invisible(self):
+        other_admin = self.other_company_admin("base.group_system")
         logs = self.env["crmcom.call.log"].with_user(other_admin).search([])
         self.assertNotIn(self.log, logs)
 
     def test_other_company_sees_no_credentials_and_no_crmcom_data(self):
-        other = self.env["res.company"].create({"name": "Other shop"})
-        other_admin = new_test_user(
-            self.env,
-            "crm_other_admin2",
-            groups="base.group_system,point_of_sale.group_pos_manager",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
+        other_admin = self.other_company_admin("base.group_system,point_of_sale.group_pos_manager")
         # Companies are readable across companies; their credentials are not.
         self.assertFalse(self.company.with_user(other_admin).crmcom_api_key)
         with self.assertRaises(AccessError):
