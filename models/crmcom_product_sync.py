@@ -8,8 +8,8 @@ Designed for catalogues of hundreds of thousands of products:
   while the previous batch travels and its states are written; only products whose hash
   differs from the one of their last accepted payload (or whose last attempt failed) come
   back, so memory does not grow with the catalogue; products not written since the last
-  complete run (nor their category...) are not even read, so an unchanged catalogue costs
-  one scan;
+  complete run (nor their category...) are not even read: they are looked up table by
+  table, so an unchanged catalogue costs a few scans and no join;
 - every batch (at most 1,000 products, CRM.COM's limit) is followed by one SQL statement for the
   per-product states and by a commit, so a crash, a timeout or an outage loses nothing and a
   later run sends only what is left; that work overlaps the calls of the next batches (two
@@ -26,7 +26,8 @@ import psycopg2
 import odoo.modules.module
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.fields import Domain
+from odoo.tools import SQL, Query
 from odoo.tools.safe_eval import safe_eval
 
 from ..crmcom import BadReplyError, CrmComError, MemoryTokenStore, TransportError
@@ -475,16 +476,24 @@ class CrmcomProductSync(models.AbstractModel):
 
     # ------------------------------------------------------------------ what is sent
 
+    def _scope_domain(self, company):
+        domain = safe_eval(company.crmcom_sync_domain or "[]")
+        return [*domain, ("company_id", "in", [False, company.id])]
+
     def _scope_query(self, company, Product):
         """The products in scope (sent as valid), as a query on product.product."""
         try:
-            domain = safe_eval(company.crmcom_sync_domain or "[]")
-            domain = [*domain, ("company_id", "in", [False, company.id])]
-            return Product.with_context(active_test=True)._search(domain)
+            return Product.with_context(active_test=True)._search(self._scope_domain(company))
         except Exception as exc:  # syntax, a field that does not exist, a wrong operator...
             raise SyncStopped(
                 "failed", self.env._("The product domain is not valid: %(error)s", error=exc)
             ) from exc
+
+    def _scope_paths(self, company, Product):
+        """The records whose columns decide whether a product is in the scope, as field paths
+        from the product (see ``_condition_paths``); None when the domain reads more than that."""
+        domain = Domain(self._scope_domain(company)).optimize_full(Product)
+        return _condition_paths(Product, domain, ())
 
     def _product_model(self, company):
         return (
@@ -530,29 +539,34 @@ class CrmcomProductSync(models.AbstractModel):
                 state_window,
             ),
         )
-        changes = []  # SQL conditions "a record the payload is made of changed since %s"
-        columns, layout = self._payload_sql(company, Product, table, query, changes)
+        # The records each payload is made of, as field paths from the product: the product,
+        # its template, and what the mapped fields read (category...).
+        paths = {(), ("product_tmpl_id",)}
+        columns, layout = self._payload_sql(company, Product, table, query, paths)
         valid = self._scope_condition(query, scope_query, table, in_window)
         # Known products first: PostgreSQL evaluates the domain's conditions only for the
-        # others here, and once for every product below (an unchanged catalogue is read whole).
+        # others here.
         query.add_where(SQL("(crmcom_state.id IS NOT NULL OR %s)", valid))
         since = self._last_complete_run_start(company)
         if since and products is None:
-            # Only products that may have changed are rebuilt and hashed: new or failed ones,
-            # those whose validity changed, and those whose product, template or related
-            # records (category...) were written since the last complete run started.
-            template = query.left_join(
-                table, "product_tmpl_id", "product_template", "id", "product_tmpl_id"
+            scope_paths = self._scope_paths(company, Product)
+            candidates = self._candidates_sql(
+                company, Product, paths | (scope_paths or set()), since, window
             )
-            maybe_changed = [
-                SQL("crmcom_state.id IS NULL"),
-                SQL("crmcom_state.state IS DISTINCT FROM 'synced'"),
-                SQL("%s >= %s", SQL.identifier(table, "write_date"), since),
-                SQL("%s >= %s", SQL.identifier(template, "write_date"), since),
-                *(change(since) for change in changes),
-                SQL("crmcom_state.sent_invalid = %s", valid),  # the dearest test, last
-            ]
-            query.add_where(SQL("(%s)", SQL(" OR ").join(maybe_changed)))
+            if candidates is not None:
+                # Only products that may have changed are rebuilt and hashed: failed ones, and
+                # those whose product, template or related records (category...) were written
+                # since the last complete run started. Each kind is looked up on its own, so
+                # an unchanged catalogue costs a few scans and no join.
+                maybe_changed = [SQL("%s IN (%s)", SQL.identifier(table, "id"), candidates)]
+                if scope_paths is None:
+                    # The domain reads more than those records (a many2many, a computed
+                    # field...): it is evaluated for every product, and new ones are looked for.
+                    maybe_changed += [
+                        SQL("crmcom_state.id IS NULL"),
+                        SQL("crmcom_state.sent_invalid = %s", valid),
+                    ]
+                query.add_where(SQL("(%s)", SQL(" OR ").join(maybe_changed)))
         if products is not None:
             query.add_where(SQL("%s = ANY(%s)", SQL.identifier(table, "id"), list(products.ids)))
         inner = query.select(
@@ -622,6 +636,34 @@ class CrmcomProductSync(models.AbstractModel):
         )
         return SQL("(crmcom_scope.id IS NOT NULL)")
 
+    def _candidates_sql(self, company, Product, paths, since, window):
+        """SQL of the ids of the products that may have changed since ``since``: those whose
+        last attempt failed, and those a record of ``paths`` of which was written since. None
+        when a record of ``paths`` has no write date (then every product is rebuilt).
+
+        A product created since has its own write date; one that entered the scope had a
+        record of ``paths`` written (the domain is part of the mapping key).
+        """
+        failed = SQL(
+            "(SELECT product_id FROM crmcom_product_state WHERE company_id = %s"
+            " AND state != 'synced'%s)",
+            company.id,
+            SQL(" AND product_id > %s AND product_id <= %s", *window) if window else SQL(),
+        )
+        selects = [failed]
+        for path in sorted(paths):
+            model = Product
+            for name in path:
+                model = model.env[model._fields[name].comodel_name]
+            if "write_date" not in model._fields:
+                return None
+            query = Product._search([(".".join((*path, "write_date")), ">=", since)])
+            if window:
+                column = SQL.identifier(Product._table, "id")
+                query.add_where(SQL("%s > %s AND %s <= %s", column, window[0], column, window[1]))
+            selects.append(query.subselect())
+        return SQL(" UNION ").join(selects)
+
     def _last_complete_run_start(self, company):
         """The time before which every write was seen by the last run that looked at the whole
         catalogue, unless the mapping changed since: then every product is rebuilt and hashed."""
@@ -643,12 +685,15 @@ class CrmcomProductSync(models.AbstractModel):
         return last.snapshot_at
 
     def _mapping_key(self, company):
+        """What every payload and the scope depend on: a run with another key rebuilds all."""
         names = [company[company_field].name or "" for _key, company_field in MAPPING]
-        return "|".join([company.partner_id.lang or "en_US", *names])
+        lang = company.partner_id.lang or "en_US"
+        return "|".join([lang, *names, company.crmcom_sync_domain or ""])
 
-    def _payload_sql(self, company, Product, table, query, changes):
+    def _payload_sql(self, company, Product, table, query, paths):
         """The columns of a product.product row that make its CRM.COM product object, and
-        their layout: ``(key, is an identifier)`` of each, in order (see ``_payload``)."""
+        their layout: ``(key, is an identifier)`` of each, in order (see ``_payload``). Adds to
+        ``paths`` the records the mapped fields read."""
         code = SQL(
             "COALESCE(NULLIF(btrim(%s), ''), 'ODOO-' || %s)",
             Product._field_to_sql(table, "default_code", query),
@@ -659,12 +704,13 @@ class CrmcomProductSync(models.AbstractModel):
             chosen = company[company_field]
             if not chosen:
                 continue
-            value = self._field_value_sql(Product, table, chosen.name, query, changes)
+            value = self._field_value_sql(Product, table, chosen.name, query)
+            paths |= _field_paths(Product, chosen.name)
             columns.append((f"crmcom_{key}", SQL("NULLIF(btrim((%s)::text), '')", value)))
             layout.append((key, key.endswith("_identifier")))
         return columns, tuple(layout)
 
-    def _field_value_sql(self, Product, table, fname, query, changes):
+    def _field_value_sql(self, Product, table, fname, query):
         """The text sent for field ``fname`` of a product (for relations: the first related
         record's name; for selections: the label)."""
         field = Product._fields.get(fname)
@@ -680,22 +726,6 @@ class CrmcomProductSync(models.AbstractModel):
             if field.type == "many2many":
                 comodel = Product.env[field.comodel_name]
                 order = "sequence, id" if "sequence" in comodel._fields else "id"
-                relation = {
-                    "rel": SQL.identifier(field.relation),
-                    "table": SQL.identifier(comodel._table),
-                    "col1": SQL.identifier(field.column1),
-                    "col2": SQL.identifier(field.column2),
-                    "owner": SQL.identifier(alias, "id"),
-                }
-                changes.append(
-                    lambda since: SQL(
-                        "EXISTS (SELECT 1 FROM %(rel)s JOIN %(table)s AS crmcom_co"
-                        " ON crmcom_co.id = %(rel)s.%(col2)s WHERE %(rel)s.%(col1)s = %(owner)s"
-                        " AND crmcom_co.write_date >= %(since)s)",
-                        since=since,
-                        **relation,
-                    )
-                )
                 return SQL(
                     "(SELECT %(name)s FROM %(rel)s JOIN %(table)s AS crmcom_co"
                     " ON crmcom_co.id = %(rel)s.%(col2)s WHERE %(rel)s.%(col1)s = %(owner)s"
@@ -730,9 +760,6 @@ class CrmcomProductSync(models.AbstractModel):
                 related,
                 comodel._table,
                 SQL("%s = %s", SQL.identifier(related, "id"), value),
-            )
-            changes.append(
-                lambda since: SQL("%s >= %s", SQL.identifier(related, "write_date"), since)
             )
             return self._name_sql(comodel, related)
         if field.type == "selection":
@@ -878,6 +905,44 @@ class CrmcomProductSync(models.AbstractModel):
             # An aborted transaction: end it, or the lock would outlive the run.
             self.env.cr.rollback()
             self.env.cr.execute(query)
+
+
+def _field_paths(model, fname, prefix=()):
+    """Field paths, from a record of ``model``, to the records whose columns make the value of
+    its field ``fname``: those a related field goes through, and the comodel's."""
+    field = model._fields[fname]
+    if field.related:
+        *hops, last = field.related.split(".")
+        paths = set()
+        for hop in hops:
+            prefix = (*prefix, hop)
+            paths.add(prefix)
+            model = model.env[model._fields[hop].comodel_name]
+        return paths | _field_paths(model, last, prefix)
+    return {(*prefix, fname)} if field.relational else set()
+
+
+def _condition_paths(model, domain, prefix):
+    """Field paths, from a record of ``model``, to the records whose columns ``domain`` (an
+    optimized domain) reads; None when it reads anything else: a one2many or many2many (whose
+    links may change without a write of these records), a field that is not stored, a
+    subquery. A change of what the domain reads is then a write of one of these records."""
+    paths = {prefix}
+    for condition in domain.iter_conditions():
+        field = model._fields.get(condition.field_expr)
+        if field is None or not field.store or isinstance(condition.value, Query | SQL):
+            return None
+        if condition.operator in ("any", "not any", "any!", "not any!"):
+            if field.type != "many2one" or not isinstance(condition.value, Domain):
+                return None
+            comodel = model.env[field.comodel_name]
+            inner = _condition_paths(comodel, condition.value, (*prefix, field.name))
+            if inner is None:
+                return None
+            paths |= inner
+        elif field.type in ("one2many", "many2many"):
+            return None
+    return paths
 
 
 def _payload(layout, values):

@@ -65,6 +65,15 @@ class TestProductSync(SimulatorMixin, TransactionCase):
     def crm_products(self):
         return {item["code"]: item for item in self.simulator_state()["products"]}
 
+    def age_catalogue(self):
+        """Date every write of the catalogue long before the last run: only what the test
+        writes next counts as changed (in a test, everything else was written in the same
+        transaction as the run)."""
+        for table in ("product_product", "product_template", "product_category", "pos_category"):
+            self.env.cr.execute(
+                SQL("UPDATE %s SET write_date = '2000-01-01'", SQL.identifier(table))
+            )
+
     def states(self, products):
         return self.env["crmcom.product.state"].search(
             [("company_id", "=", self.company.id), ("product_id", "in", products.ids)]
@@ -252,11 +261,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
 
     def test_incremental_run_rebuilds_only_what_was_written_since_the_last_run(self):
         self.run_cron()
-        # Everything was written long before that run, except what this test changes next.
-        for table in ("product_product", "product_template", "product_category", "pos_category"):
-            self.env.cr.execute(
-                SQL("UPDATE %s SET write_date = '2000-01-01'", SQL.identifier(table))
-            )
+        self.age_catalogue()
         # A stored hash that no longer matches goes unnoticed when nothing was written...
         self.env.cr.execute(
             SQL(
@@ -276,6 +281,78 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         )
         self.assertEqual(self.run_cron().sent, 50)
         self.assertEqual(self.crm_products()["SYNC-00001"]["type_identifier"], {"name": "Goods"})
+
+    def test_incremental_run_finds_new_products_and_scope_changes(self):
+        """Products that enter or leave the scope are found without scanning every product:
+        through their own write, one of a record the domain reads, or a new domain."""
+        unit = self.products[0].uom_id
+        self.company.crmcom_sync_domain = repr(
+            [("id", "in", self.products[:50].ids), ("uom_id.name", "=", unit.name)]
+        )
+        self.assertEqual(self.run_cron().sent, 50)
+        self.age_catalogue()
+        self.assertEqual(self.run_cron().sent, 0)
+        # Renaming their unit of measure (the only record written) takes the products out.
+        unit.name = "Renamed unit"
+        run = self.run_cron()
+        self.assertEqual((run.sent, run.processed), (50, 50))
+        self.assertTrue(self.crm_products()["SYNC-00007"]["product_validity_to"])
+        self.assertEqual(self.run_cron().sent, 0)
+        # Another domain is part of the mapping: every product is looked at again.
+        self.age_catalogue()
+        self.scope(10)
+        run = self.run_cron()
+        self.assertEqual(run.sent, 10)
+        self.assertIsNone(self.crm_products()["SYNC-00007"]["product_validity_to"])
+        # A product created since the last run is sent.
+        self.company.crmcom_sync_domain = repr([("default_code", "=like", "SYNC-%")])
+        self.run_cron()
+        self.age_catalogue()
+        self.assertEqual(self.run_cron().sent, 0)
+        self.env["product.product"].create({"name": "New", "default_code": "SYNC-NEW"})
+        self.assertEqual(self.run_cron().sent, 1)
+        self.assertIn("SYNC-NEW", self.crm_products())
+
+    def test_scope_paths(self):
+        """Which records decide the scope, as field paths from the product; none when the
+        domain reads links (many2many) that may change without any of them being written."""
+        Product = self.engine._product_model(self.company)
+
+        def paths(domain):
+            self.company.crmcom_sync_domain = repr(domain)
+            return self.engine._scope_paths(self.company, Product)
+
+        self.assertEqual(paths([("available_in_pos", "=", True)]), {(), ("product_tmpl_id",)})
+        self.assertEqual(
+            paths([("categ_id.parent_id.name", "=", "X")]),
+            {
+                (),
+                ("product_tmpl_id",),
+                ("product_tmpl_id", "categ_id"),
+                ("product_tmpl_id", "categ_id", "parent_id"),
+            },
+        )
+        self.assertIsNone(paths([("pos_categ_ids", "!=", False)]))
+        self.assertIsNone(paths([("pos_categ_ids.name", "=", "Coffee")]))
+
+    def test_scope_read_on_every_product_when_it_reads_links(self):
+        """A domain on a many2many: its links may change with no record written, so the
+        scope of every product is evaluated at each run."""
+        self.company.crmcom_sync_domain = repr(
+            [("id", "in", self.products[:5].ids), ("pos_categ_ids", "!=", False)]
+        )
+        self.assertEqual(self.run_cron().sent, 5)
+        self.age_catalogue()
+        self.assertEqual(self.run_cron().sent, 0)
+        # A link removed without the ORM: nothing was written.
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM pos_category_product_template_rel WHERE product_template_id = %s",
+                self.products[3].product_tmpl_id.id,
+            )
+        )
+        self.assertEqual(self.run_cron().sent, 1)
+        self.assertTrue(self.crm_products()["SYNC-00003"]["product_validity_to"])
 
     def test_full_resync_button_and_sync_now_wake_the_scheduled_action(self):
         self.engine._sync_company(self.company, commit=False)
