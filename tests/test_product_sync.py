@@ -8,7 +8,13 @@ from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
-from ..models.crmcom_product_sync import CALLS_PARAM, LOCK_CLASS
+from ..models.crmcom_product_sync import (
+    CALLS_PARAM,
+    LOCK_CLASS,
+    _bool_array,
+    _int_array,
+    _text_array,
+)
 from .common import SimulatorMixin, connect_company
 
 SYNC = "products/synchronise"
@@ -369,6 +375,21 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.assertEqual(self.run_cron().sent, 50)
 
     # ------------------------------------------------------------------ per-product errors
+
+    def test_state_arrays_reach_postgresql_unchanged(self):
+        """A batch's states travel as array literals: any text, NULL included, arrives as is."""
+        texts = ['a"b', "c\\d", "NULL", None, "{x,y}", " spaced ", "é€", "", "two\nlines", "'"]
+        self.env.cr.execute(
+            SQL(
+                "SELECT %s::text[], %s::int[], %s::bool[]",
+                _text_array(texts),
+                _int_array([3, 1, 2_000_000_000]),
+                _bool_array([True, False, None]),
+            )
+        )
+        self.assertEqual(
+            self.env.cr.fetchone(), (texts, [3, 1, 2_000_000_000], [True, False, False])
+        )
 
     def test_refused_products_keep_their_error_and_are_retried(self):
         self.simulator.config.update({"refused_product_codes": ["SYNC-00004", "SYNC-00020"]})
