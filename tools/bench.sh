@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make bench: benchmark of the product synchronisation. Installs the add-on without demo data
-# into a fresh database, seeds BENCH_PRODUCTS products, synchronises them against the CRM.COM
-# simulator (full, then incremental with nothing changed), then posts the same payloads with
-# a bare client; prints time, products/s, calls, memory and the ratios.
+# into a fresh database, seeds BENCH_PRODUCTS products, then, BENCH_ROUNDS times: synchronises
+# them against the CRM.COM simulator (full, then incremental with nothing changed) and posts
+# the same payloads with a bare client; prints time, products/s, calls, memory, the ratios of
+# each round and their medians.
 #
 # Environment:
 #   BENCH_PRODUCTS=N  number of products (default 100000)
+#   BENCH_ROUNDS=R    rounds (default 5)
 #   BENCH_DB=name     database name (default crmcom_bench); dropped first, and afterwards
 #                     unless KEEP_DB=1
 set -euo pipefail
@@ -39,4 +41,5 @@ odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --stop-after-init --log-level=warn
     >"$LOG_DIR/bench-install-$DB.log" 2>&1 || die "install failed, see $LOG_DIR/bench-install-$DB.log"
 
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -h | awk '/^Mem:/ {print $2}') RAM; $(date -u)"
-"$VENV/bin/python" "$REPO/tools/bench_product_sync.py" --conf "$CONF" --db "$DB" --products "$PRODUCTS"
+"$VENV/bin/python" "$REPO/tools/bench_product_sync.py" --conf "$CONF" --db "$DB" --products "$PRODUCTS" \
+    --rounds "${BENCH_ROUNDS:-5}"

@@ -1,21 +1,25 @@
 """Benchmark of the product synchronisation (make bench; see tools/bench.sh).
 
-Seeds N products in a real database, synchronises them against the CRM.COM simulator (full
-run, then an incremental run with nothing changed), then posts the same payloads with a bare
-client to the same simulator, and prints wall time, products per second, calls and memory.
+Seeds N products in a real database, then, in each of R rounds: synchronises them against the
+CRM.COM simulator (a full run from an empty synchronisation state, then an incremental run with
+nothing changed), then posts the same payloads with a bare client to the same simulator. Prints
+wall time, products per second, calls and memory of each, the ratios of each round, and the
+medians over the rounds.
 
-    python tools/bench_product_sync.py --conf ODOO.conf --db DB --products 100000
+    python tools/bench_product_sync.py --conf ODOO.conf --db DB --products 100000 --rounds 5
     python tools/bench_product_sync.py --serve PORT      (the simulator, in its own process)
 
-The simulator runs in a process of its own, as CRM.COM would. Its product store looks products
-up by code with a linear scan, which makes a 100,000-product catalogue quadratic; ``--serve``
-gives it an index by code first (the same for both measurements).
+The simulator runs in a process of its own, as CRM.COM would. Rounds interleave our run and
+the bare client's, so that both see the same machine: on a shared virtual machine the speed of
+the same work drifts by 30 % within minutes, and the median of the rounds' ratios is what is
+compared with the targets.
 """
 
 import argparse
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -209,6 +213,7 @@ def main():
     parser.add_argument("--conf")
     parser.add_argument("--db")
     parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.serve:
         return serve(args.serve)
@@ -221,16 +226,16 @@ def main():
     registry = Registry(args.db)
     simulator, url = start_simulator()
     try:
-        run_bench(odoo, registry, url, args.products)
+        run_bench(odoo, registry, url, args.products, args.rounds)
     finally:
         simulator.terminate()
         simulator.wait()
 
 
-def run_bench(odoo, registry, url, count):
+def run_bench(odoo, registry, url, count, rounds):
     from odoo.addons.pos_crmcom_rewards.crmcom import CrmComClient
 
-    print(f"Benchmark: {count} products, simulator {url}", flush=True)
+    print(f"Benchmark: {count} products, {rounds} rounds, simulator {url}", flush=True)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         started = time.perf_counter()
@@ -263,13 +268,75 @@ def run_bench(odoo, registry, url, count):
             print(probe.line(), f"[{run.state}: sent {run.sent}]", flush=True)
             return probe, run.read(["state", "processed", "sent", "message"])[0]
 
-    full, run = sync("ours, full")
-    assert run["state"] == "done" and run["processed"] == count, run
-    incremental, run = sync("ours, incremental, nothing changed")
-    assert run["sent"] == 0, run
+    def forget_synchronisation():
+        """Back to a catalogue never sent: no state, no run, an empty CRM.COM."""
+        with registry.cursor() as cr:
+            cr.execute("TRUNCATE crmcom_product_state, crmcom_product_sync_run")
+        control(url, "reset", {"seed": True})
 
     payloads = bare_payloads(count, family_names, pos_category_name)
-    # Check that the bare client posts what the synchronisation sent.
+    batches = [payloads[start : start + 1000] for start in range(0, len(payloads), 1000)]
+
+    def bare():
+        control(url, "reset", {"seed": True})
+        client = CrmComClient(url, api_key=API_KEY, timeout=60)
+        with Probe("bare client, same payloads") as probe:
+            for batch in batches:
+                data = client.synchronise_products(DEFINITION, batch)
+                assert len(data["processed_products_set"]) == len(batch)
+                probe.calls += 1
+        probe.products = count
+        print(probe.line(), flush=True)
+        client.close()
+        return probe
+
+    results = []
+    for number in range(1, rounds + 1):
+        print(f"-- round {number}", flush=True)
+        if number > 1:
+            forget_synchronisation()
+        full, run = sync("ours, full")
+        assert run["state"] == "done" and run["processed"] == count, run
+        incremental, run = sync("ours, incremental, nothing changed")
+        assert run["sent"] == 0, run
+        if number == 1:
+            check_payloads(odoo, registry, company_id, payloads)
+        plain = bare()
+        results.append((full, incremental, plain))
+        print(
+            f"   ratio ours/bare {full.seconds / plain.seconds:.2f},"
+            f" incremental/full {100 * incremental.seconds / full.seconds:.1f} %",
+            flush=True,
+        )
+
+    ratios = [full.seconds / plain.seconds for full, _inc, plain in results]
+    shares = [100 * inc.seconds / full.seconds for full, inc, _plain in results]
+    growth = max(full.growth_mb for full, _inc, _plain in results)
+    bare_growth = max(plain.growth_mb for _full, _inc, plain in results)
+    print()
+    print(f"over {rounds} rounds (median, then min-max):")
+    for name, index in (("ours, full", 0), ("ours, incremental", 1), ("bare client", 2)):
+        seconds = [result[index].seconds for result in results]
+        print(
+            f"  {name:<20} {statistics.median(seconds):6.2f} s"
+            f"  ({min(seconds):.2f}-{max(seconds):.2f})"
+        )
+    print(
+        f"ratio ours/bare (full run): {statistics.median(ratios):.2f}"
+        f"  ({min(ratios):.2f}-{max(ratios):.2f})  (target <= 1.25)"
+    )
+    print(
+        f"incremental/full: {statistics.median(shares):.1f} %"
+        f"  ({min(shares):.1f}-{max(shares):.1f})  (target < 5 %)"
+    )
+    print(
+        f"memory growth, full run: {growth:.1f} MB; bare: {bare_growth:.1f} MB"
+        "  (largest of the rounds; target < 200 MB for 100,000 products)"
+    )
+
+
+def check_payloads(odoo, registry, company_id, payloads):
+    """The bare client posts what the synchronisation sent."""
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         engine = env["crmcom.product.sync"]
@@ -277,26 +344,6 @@ def run_bench(odoo, registry, url, count):
         product = env["product.product"].search([("default_code", "=", "BENCH-0000007")])
         sent = engine._payloads(company, product)[product.id]
         assert sent == payloads[6], (sent, payloads[6])
-
-    control(url, "reset", {"seed": True})
-    client = CrmComClient(url, api_key=API_KEY, timeout=60)
-    batches = [payloads[start : start + 1000] for start in range(0, len(payloads), 1000)]
-    with Probe("bare client, same payloads") as bare:
-        for batch in batches:
-            data = client.synchronise_products(DEFINITION, batch)
-            assert len(data["processed_products_set"]) == len(batch)
-            bare.calls += 1
-    bare.products = count
-    print(bare.line(), flush=True)
-    client.close()
-
-    print()
-    print(f"ratio ours/bare (full run): {full.seconds / bare.seconds:.2f}  (target <= 1.25)")
-    print(f"incremental/full: {100 * incremental.seconds / full.seconds:.1f} %  (target < 5 %)")
-    print(
-        f"memory growth, full run: {full.growth_mb:.1f} MB; bare: {bare.growth_mb:.1f} MB"
-        "  (target < 200 MB for 100,000 products)"
-    )
 
 
 if __name__ == "__main__":
