@@ -61,28 +61,33 @@ MAPPABLE_TYPES = ("char", "text", "selection", "many2one", "many2many")
 
 Item = namedtuple("Item", "product_id code payload hash invalid known")
 Batch = namedtuple("Batch", "items by_code duplicates future")
-# Placeholders in the query of a batch: the window of product ids ]after, upto] and the
-# number of rows wanted (see _Pages).
-_AFTER, _UPTO, _LIMIT = object(), object(), object()
+# The query of the products to send (see _changes_query): its SQL, the layout of its rows,
+# and the SQL of the ids of the products that may have changed (None: all may have).
+Changes = namedtuple("Changes", "sql layout candidates")
+# Placeholders in the query of a batch: the window of product ids ]after, upto], the number
+# of rows wanted and, in an incremental run, the ids of the products to look at (see _Pages).
+_AFTER, _UPTO, _LIMIT, _IDS = object(), object(), object(), object()
 MAX_ID = 2**31 - 1  # product ids are PostgreSQL integers
 
 
 class _Pages:
     """The query of the products to send, a window of product ids at a time: composed once,
-    with the bounds of the window and the number of rows wanted put in place of the
-    placeholders at each execution."""
+    with the bounds of the window, the number of rows wanted and the ids to look at put in
+    place of the placeholders at each execution."""
 
-    def __init__(self, sql, layout, size, window):
-        self.layout = layout  # what the value columns of a row are (see _payload)
-        self.code = sql.code
-        self.params = list(sql.params)
+    def __init__(self, changes, size, window):
+        self.layout = changes.layout  # what the value columns of a row are (see _payload)
+        self.code = changes.sql.code
+        self.params = list(changes.sql.params)
+        self.candidates = changes.candidates
+        self.ids = None  # the candidates not looked at yet, once read
         self.size = size  # products per batch
         self.window = window  # product ids looked at by the next query
         self.last_id = 0  # every product up to this id was read
         self.done = False
 
-    def query(self, upto, limit):
-        values = {id(_AFTER): self.last_id, id(_UPTO): upto, id(_LIMIT): limit}
+    def query(self, upto, limit, ids=None):
+        values = {id(_AFTER): self.last_id, id(_UPTO): upto, id(_LIMIT): limit, id(_IDS): ids}
         return self.code, [values.get(id(param), param) for param in self.params]
 
 
@@ -273,13 +278,13 @@ class CrmcomProductSync(models.AbstractModel):
         # calls. Each batch's states are committed with it, so a crash loses nothing and the
         # next run reads only what is left. The query is composed once; only the window
         # changes.
-        query, layout = self._changes_query(company, products, window=(_AFTER, _UPTO), limit=_LIMIT)
+        changes = self._changes_query(company, products, window=(_AFTER, _UPTO), limit=_LIMIT)
         # An explicit selection, or a catalogue of which little changed since the last complete
         # run, is read in one window at first; a full run from a window of one batch. Then each
         # window spans as many ids as the last batch did, and widens while products to send
         # are sparse.
         incremental = products is not None or self._last_complete_run_start(company)
-        pages = _Pages(query, layout, batch_size, MAX_ID if incremental else batch_size)
+        pages = _Pages(changes, batch_size, MAX_ID if incremental else batch_size)
         try:
             self._pipeline(
                 client, definition, run, company, commit=commit, pages=pages, calls=self._calls()
@@ -290,9 +295,25 @@ class CrmcomProductSync(models.AbstractModel):
     def _read(self, cr, pages):
         """The rows of the next products to send, ``pages.size`` at most (keyset pagination
         on the id)."""
+        # Compiling the query costs more than it saves; parallel workers would scan whole
+        # tables rather than a window, and take the core the call needs.
+        cr.execute(SQL("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"))
+        if pages.candidates is not None and pages.ids is None:
+            # Incremental: the products that may have changed, read once; each query then
+            # looks at the next ones of them, however many changed.
+            cr.execute(pages.candidates)
+            pages.ids = deque(sorted(product_id for (product_id,) in cr.fetchall()))
         rows = []
         while len(rows) < pages.size and not pages.done:
             wanted, upto = pages.size - len(rows), MAX_ID
+            if pages.ids is not None:
+                ids = [pages.ids.popleft() for _index in range(min(wanted, len(pages.ids)))]
+                if ids:
+                    cr.execute(*pages.query(ids[-1], wanted, _int_array(ids)))
+                    rows += cr.fetchall()
+                    pages.last_id = ids[-1]
+                pages.done = not pages.ids
+                continue
             if pages.window < MAX_ID:
                 cr.execute(
                     SQL(
@@ -303,9 +324,6 @@ class CrmcomProductSync(models.AbstractModel):
                     )
                 )
                 upto = (cr.fetchone() or (MAX_ID,))[0]
-            # Compiling the query costs more than it saves; parallel workers would scan whole
-            # tables rather than a window, and take the core the call needs.
-            cr.execute(SQL("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"))
             cr.execute(*pages.query(upto, wanted))
             found = cr.fetchall()
             rows += found
@@ -551,17 +569,21 @@ class CrmcomProductSync(models.AbstractModel):
         # others here.
         query.add_where(SQL("(crmcom_state.id IS NOT NULL OR %s)", valid))
         since = self._last_complete_run_start(company)
+        candidates, paged = None, False
         if since and products is None:
             scope_paths = self._scope_paths(company, Product)
             candidates = self._candidates_sql(
-                company, Product, paths | (scope_paths or set()), since, window
+                company, Product, paths | (scope_paths or set()), since
             )
             if candidates is not None:
                 # Only products that may have changed are rebuilt and hashed: failed ones, and
                 # those whose product, template or related records (category...) were written
                 # since the last complete run started. Each kind is looked up on its own, so
-                # an unchanged catalogue costs a few scans and no join.
-                maybe_changed = [SQL("%s IN (%s)", SQL.identifier(table, "id"), candidates)]
+                # an unchanged catalogue costs a few scans and no join; a run reads them once
+                # and gives each query the ids it is to look at.
+                paged = window is not None and scope_paths is not None
+                ids = SQL("SELECT unnest(%s::int[])", _IDS) if paged else candidates
+                maybe_changed = [SQL("%s IN (%s)", SQL.identifier(table, "id"), ids)]
                 if scope_paths is None:
                     # The domain reads more than those records (a many2many, a computed
                     # field...): it is evaluated for every product, and new ones are looked for.
@@ -603,7 +625,7 @@ class CrmcomProductSync(models.AbstractModel):
             force=products is not None,
             limit=SQL("LIMIT %s", limit) if limit is not None else SQL(),
         )
-        return query_sql, layout
+        return Changes(query_sql, layout, candidates if paged else None)
 
     def _scope_condition(self, query, scope_query, table, in_window):
         """SQL saying whether a row of ``query`` is in the scope (the products domain).
@@ -639,7 +661,7 @@ class CrmcomProductSync(models.AbstractModel):
         )
         return SQL("(crmcom_scope.id IS NOT NULL)")
 
-    def _candidates_sql(self, company, Product, paths, since, window):
+    def _candidates_sql(self, company, Product, paths, since):
         """SQL of the ids of the products that may have changed since ``since``: those whose
         last attempt failed, and those a record of ``paths`` of which was written since. None
         when a record of ``paths`` has no write date (then every product is rebuilt).
@@ -649,9 +671,8 @@ class CrmcomProductSync(models.AbstractModel):
         """
         failed = SQL(
             "(SELECT product_id FROM crmcom_product_state WHERE company_id = %s"
-            " AND state != 'synced'%s)",
+            " AND state != 'synced')",
             company.id,
-            SQL(" AND product_id > %s AND product_id <= %s", *window) if window else SQL(),
         )
         selects = [failed]
         for path in sorted(paths):
@@ -661,9 +682,6 @@ class CrmcomProductSync(models.AbstractModel):
             if "write_date" not in model._fields:
                 return None
             query = Product._search([(".".join((*path, "write_date")), ">=", since)])
-            if window:
-                column = SQL.identifier(Product._table, "id")
-                query.add_where(SQL("%s > %s AND %s <= %s", column, window[0], column, window[1]))
             selects.append(query.subselect())
         return SQL(" UNION ").join(selects)
 
@@ -780,9 +798,9 @@ class CrmcomProductSync(models.AbstractModel):
         """{product id: payload} as the synchronisation would send them (tests, benchmark)."""
         self.env.flush_all()
         self.env.cr.execute(SQL("SET LOCAL jit = off"))
-        query, layout = self._changes_query(company, products)
-        self.env.cr.execute(query)
-        return {row[0]: _payload(layout, row[5:]) for row in self.env.cr.fetchall()}
+        changes = self._changes_query(company, products)
+        self.env.cr.execute(changes.sql)
+        return {row[0]: _payload(changes.layout, row[5:]) for row in self.env.cr.fetchall()}
 
     # ------------------------------------------------------------------ one batch
 

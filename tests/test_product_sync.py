@@ -195,16 +195,15 @@ class TestProductSync(SimulatorMixin, TransactionCase):
             return query
 
         def rows():
-            query, _layout = self.engine._changes_query(self.company.sudo())
-            self.env.cr.execute(query)
+            self.env.cr.execute(self.engine._changes_query(self.company.sudo()).sql)
             return self.env.cr.fetchall()
 
         self.env.flush_all()
         merged = rows()
         with patch.object(Sync, "_scope_query", with_inner_join):
             apart = rows()
-            self.assertIn("crmcom_scope", self.engine._changes_query(self.company)[0].code)
-        self.assertNotIn("crmcom_scope", self.engine._changes_query(self.company)[0].code)
+            self.assertIn("crmcom_scope", self.engine._changes_query(self.company).sql.code)
+        self.assertNotIn("crmcom_scope", self.engine._changes_query(self.company).sql.code)
         self.assertEqual(merged, apart)
         valid = {row[0]: row[1] for row in merged}
         self.assertEqual(valid, {self.products[1].id: False, self.products[2].id: True})
@@ -288,6 +287,24 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         )
         self.assertEqual(self.run_cron().sent, 50)
         self.assertEqual(self.crm_products()["SYNC-00001"]["type_identifier"], {"name": "Goods"})
+
+    def test_incremental_run_pages_through_the_products_that_may_have_changed(self):
+        """Products written since the last run are looked at a batch at a time, whether
+        their payload changed or not; only the changed ones fill the batches."""
+        self.run_cron()
+        self.age_catalogue()
+        self.company.crmcom_sync_batch_size = 2
+        changed = self.products[3] | self.products[8] | self.products[9] | self.products[20]
+        changed |= self.products[49]
+        for product in changed:
+            product.name = f"{product.name} (new)"
+        # Written, but nothing they send changed: looked at, not sent.
+        (self.products[4] | self.products[10] | self.products[21]).standard_price = 12
+        run = self.run_cron()
+        self.assertEqual((run.sent, run.batches, run.state), (5, 3, "done"))
+        sent = self.crm_products()
+        self.assertEqual(sent["SYNC-00049"]["description"], "Product 49 (new)")
+        self.assertEqual(self.run_cron().sent, 0)
 
     def test_incremental_run_finds_new_products_and_scope_changes(self):
         """Products that enter or leave the scope are found without scanning every product:
