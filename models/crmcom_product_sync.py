@@ -45,6 +45,7 @@ CALLS_PARAM = "pos_crmcom_rewards.sync_calls_in_flight"
 DEFAULT_CALLS = 3
 MAX_CALLS = 4
 LOCK_CLASS = 0x43524D50  # "CRMP": first key of the advisory lock, the company id is the second
+ANALYSE_AFTER = 10_000  # states written by a run above which the table may need analysing
 LOGGED_PRODUCTS = 3  # products of a request kept in the call log (the rest is summarised)
 VALIDITY_TO = "product_validity_to"
 
@@ -291,6 +292,20 @@ class CrmcomProductSync(models.AbstractModel):
             )
         finally:
             client.close()
+        self._analyse_states(run)
+
+    def _analyse_states(self, run):
+        """Have PostgreSQL sample the states table after a run that wrote more states than it
+        knows of (the first run of a large catalogue): autovacuum does it only a minute
+        later, and until then the queries that join the states are planned for an almost
+        empty table (measured: 45 instead of 11 ms per batch of an incremental run)."""
+        if run.processed < ANALYSE_AFTER:
+            return
+        self.env.cr.execute(
+            SQL("SELECT reltuples FROM pg_class WHERE oid = 'crmcom_product_state'::regclass")
+        )
+        if self.env.cr.fetchone()[0] < run.processed:
+            self.env.cr.execute(SQL("ANALYZE crmcom_product_state"))
 
     def _read(self, cr, pages):
         """The rows of the next products to send, ``pages.size`` at most (keyset pagination
@@ -582,8 +597,12 @@ class CrmcomProductSync(models.AbstractModel):
                 # an unchanged catalogue costs a few scans and no join; a run reads them once
                 # and gives each query the ids it is to look at.
                 paged = window is not None and scope_paths is not None
-                ids = SQL("SELECT unnest(%s::int[])", _IDS) if paged else candidates
-                maybe_changed = [SQL("%s IN (%s)", SQL.identifier(table, "id"), ids)]
+                column = SQL.identifier(table, "id")
+                maybe_changed = [
+                    SQL("%s = ANY(%s::int[])", column, _IDS)
+                    if paged
+                    else SQL("%s IN (%s)", column, candidates)
+                ]
                 if scope_paths is None:
                     # The domain reads more than those records (a many2many, a computed
                     # field...): it is evaluated for every product, and new ones are looked for.

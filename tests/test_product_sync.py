@@ -394,6 +394,26 @@ class TestProductSync(SimulatorMixin, TransactionCase):
 
     # ------------------------------------------------------------------ per-product errors
 
+    def test_a_run_that_writes_many_states_has_them_analysed(self):
+        """PostgreSQL is told of the states a large run wrote, not a minute later."""
+
+        def reltuples():
+            self.env.cr.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = 'crmcom_product_state'::regclass"
+            )
+            return self.env.cr.fetchone()[0]
+
+        self.assertLess(reltuples(), 500)
+        module = "odoo.addons.pos_crmcom_rewards.models.crmcom_product_sync"
+        with patch(f"{module}.ANALYSE_AFTER", 1000):
+            self.scope(500)  # fewer than the threshold: left to autovacuum
+            self.engine._sync_company(self.company, commit=False)
+            self.assertLess(reltuples(), 500)
+            self.scope(2500)
+            run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual(run.processed, 2000)
+        self.assertGreaterEqual(reltuples(), 2500)
+
     def test_state_arrays_reach_postgresql_unchanged(self):
         """A batch's states travel as array literals: any text, NULL included, arrives as is."""
         texts = ['a"b', "c\\d", "NULL", None, "{x,y}", " spaced ", "é€", "", "two\nlines", "'"]
