@@ -309,6 +309,9 @@ def run_bench(odoo, registry, url, count, rounds):
             flush=True,
         )
 
+    print("-- incremental runs after changes to many products (once)", flush=True)
+    many_changes(odoo, registry, sync)
+
     ratios = [full.seconds / plain.seconds for full, _inc, plain in results]
     shares = [100 * inc.seconds / full.seconds for full, inc, _plain in results]
     growth = max(full.growth_mb for full, _inc, _plain in results)
@@ -333,6 +336,23 @@ def run_bench(odoo, registry, url, count, rounds):
         f"memory growth, full run: {growth:.1f} MB; bare: {bare_growth:.1f} MB"
         "  (largest of the rounds; target < 200 MB for 100,000 products)"
     )
+
+
+def many_changes(odoo, registry, sync):
+    """An import that writes every template but changes nothing sent, then a change that
+    changes every payload (the POS category renamed)."""
+    with registry.cursor() as cr:
+        cr.execute("UPDATE product_template SET write_date = now() AT TIME ZONE 'UTC'")
+    # The next run's snapshot is taken to the second: let this write be older than it.
+    time.sleep(2)
+    _probe, run = sync("ours, incremental, all rewritten")
+    assert run["sent"] == 0, run
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        category = env["pos.category"].search([("name", "=like", "Bench POS category%")])
+        category.name = "Bench POS category, renamed"
+    _probe, run = sync("ours, incremental, all changed")
+    assert run["sent"] == run["processed"] > 0, run
 
 
 def check_payloads(odoo, registry, company_id, payloads):
