@@ -8,6 +8,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
+from ..models import crmcom_product_sync
 from ..models.crmcom_product_sync import (
     CALLS_PARAM,
     DEFAULT_CALLS,
@@ -359,6 +360,18 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.assertIsNone(paths([("pos_categ_ids", "!=", False)]))
         self.assertIsNone(paths([("pos_categ_ids.name", "=", "Coffee")]))
 
+    def test_candidates_need_write_dates(self):
+        """A record without a write date cannot say it changed: every product is rebuilt."""
+        Product = self.engine._product_model(self.company)
+        since = "2000-01-01"
+        self.assertIsNotNone(
+            self.engine._candidates_sql(self.company, Product, {(), ("product_tmpl_id",)}, since)
+        )
+        # crmcom.product.state keeps no write date (_log_access = False).
+        self.assertIsNone(
+            self.engine._candidates_sql(self.company, Product, {("crmcom_state_ids",)}, since)
+        )
+
     def test_scope_read_on_every_product_when_it_reads_links(self):
         """A domain on a many2many: its links may change with no record written, so the
         scope of every product is evaluated at each run."""
@@ -395,24 +408,37 @@ class TestProductSync(SimulatorMixin, TransactionCase):
     # ------------------------------------------------------------------ per-product errors
 
     def test_a_run_that_writes_many_states_has_them_analysed(self):
-        """PostgreSQL is told of the states a large run wrote, not a minute later."""
+        """PostgreSQL is told of the states a large run wrote, not a minute later; only when
+        the run wrote more than the planner believes there are."""
+        Sync = type(self.engine)
+        Cursor = type(self.env.cr)
+        execute, analysed = Cursor.execute, []
 
-        def reltuples():
-            self.env.cr.execute(
-                "SELECT reltuples FROM pg_class WHERE oid = 'crmcom_product_state'::regclass"
-            )
-            return self.env.cr.fetchone()[0]
+        def spying_execute(cr, query, *args, **kwargs):
+            if "ANALYZE" in str(getattr(query, "code", query)):
+                analysed.append(query)
+            return execute(cr, query, *args, **kwargs)
 
-        self.assertLess(reltuples(), 500)
-        module = "odoo.addons.pos_crmcom_rewards.models.crmcom_product_sync"
-        with patch(f"{module}.ANALYSE_AFTER", 1000):
-            self.scope(500)  # fewer than the threshold: left to autovacuum
-            self.engine._sync_company(self.company, commit=False)
-            self.assertLess(reltuples(), 500)
-            self.scope(2500)
-            run = self.engine._sync_company(self.company, commit=False)
-        self.assertEqual(run.processed, 2000)
-        self.assertGreaterEqual(reltuples(), 2500)
+        def run(count, planned):
+            analysed.clear()
+            self.scope(count)
+            with (
+                patch.object(crmcom_product_sync, "ANALYSE_AFTER", 1000),
+                patch.object(Sync, "_planned_states", return_value=planned),
+                patch.object(Cursor, "execute", spying_execute),
+            ):
+                self.engine._sync_company(self.company, full=True, commit=False)
+            return len(analysed)
+
+        self.assertEqual(run(500, planned=0), 0, "fewer than the threshold: autovacuum's")
+        self.assertEqual(run(2000, planned=0), 1)
+        self.assertEqual(run(2000, planned=10**6), 0, "the planner knows of more")
+        # What the planner believes, once analysed: every state.
+        self.env.cr.execute("ANALYZE crmcom_product_state")
+        self.assertEqual(
+            self.engine._planned_states(),
+            self.env["crmcom.product.state"].search_count([]),
+        )
 
     def test_state_arrays_reach_postgresql_unchanged(self):
         """A batch's states travel as array literals: any text, NULL included, arrives as is."""
