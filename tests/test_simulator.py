@@ -123,6 +123,21 @@ class SimulatorCase(unittest.TestCase):
         body = self.spend_body(purchase_number, amount, **extra)
         return self.ok("customer_events/spend_requests/create", body)
 
+    def list_pages(self, method, fields_set, offsets, participant="P0001", size=2):
+        """Pages of a list method for one participant's events, ``size`` per page."""
+        return [
+            self.ok(
+                method,
+                {
+                    RP: {"number": participant},
+                    "number_of_results": size,
+                    "offset": offset,
+                    "fields_set": fields_set,
+                },
+            )
+            for offset in offsets
+        ]
+
     def control(self, verb, name, body=None):
         response = self.http.request(
             verb, f"{self.sim.url}/_simulator/{name}", json=body, timeout=5
@@ -657,18 +672,9 @@ class TestPurchases(SimulatorCase):
         listing = "customer_events/purchases/list"
         everything = self.ok(listing, {"number_of_results": 100, "offset": 0})
         self.assertEqual(len(everything), 6)
-        pages = [
-            self.ok(
-                listing,
-                {
-                    RP: {"number": "P0001"},
-                    "number_of_results": 2,
-                    "offset": offset,
-                    "fields_set": "number,reference_number,life_cycle_state",
-                },
-            )
-            for offset in (0, 2, 4, 6)
-        ]
+        pages = self.list_pages(
+            listing, "number,reference_number,life_cycle_state", offsets=(0, 2, 4, 6)
+        )
         self.assertEqual([len(page) for page in pages], [2, 2, 1, 0])
         self.assertEqual([item["number"] for page in pages for item in page], numbers)
         self.assertEqual(
@@ -853,18 +859,7 @@ class TestSpendRequests(SimulatorCase):
         self.ok("customer_events/spend_requests/cancel", cancel)
         listing = "customer_events/spend_requests/list"
         fields_set = "number,external_system_reference_number,life_cycle_state"
-        pages = [
-            self.ok(
-                listing,
-                {
-                    RP: {"number": "P0001"},
-                    "number_of_results": 2,
-                    "offset": offset,
-                    "fields_set": fields_set,
-                },
-            )
-            for offset in (0, 2)
-        ]
+        pages = self.list_pages(listing, fields_set, offsets=(0, 2))
         self.assertEqual([len(page) for page in pages], [2, 1])
         self.assertEqual([item["number"] for page in pages for item in page], numbers)
         self.assertEqual(
