@@ -63,8 +63,9 @@ MAPPABLE_TYPES = ("char", "text", "selection", "many2one", "many2many")
 Item = namedtuple("Item", "product_id code payload hash invalid known")
 Batch = namedtuple("Batch", "items by_code duplicates future")
 # The query of the products to send (see _changes_query): its SQL, the layout of its rows,
-# and the SQL of the ids of the products that may have changed (None: all may have).
-Changes = namedtuple("Changes", "sql layout candidates")
+# since when changes are looked for (None: every product is rebuilt) and the SQL of the ids
+# of the products that may have changed, when the run reads them first (None: it does not).
+Changes = namedtuple("Changes", "sql layout since candidates")
 # Placeholders in the query of a batch: the window of product ids ]after, upto], the number
 # of rows wanted and, in an incremental run, the ids of the products to look at (see _Pages).
 _AFTER, _UPTO, _LIMIT, _IDS = object(), object(), object(), object()
@@ -284,7 +285,7 @@ class CrmcomProductSync(models.AbstractModel):
         # run, is read in one window at first; a full run from a window of one batch. Then each
         # window spans as many ids as the last batch did, and widens while products to send
         # are sparse.
-        incremental = products is not None or self._last_complete_run_start(company)
+        incremental = products is not None or changes.since
         pages = _Pages(changes, batch_size, MAX_ID if incremental else batch_size)
         try:
             self._pipeline(
@@ -646,7 +647,7 @@ class CrmcomProductSync(models.AbstractModel):
             force=products is not None,
             limit=SQL("LIMIT %s", limit) if limit is not None else SQL(),
         )
-        return Changes(query_sql, layout, candidates if paged else None)
+        return Changes(query_sql, layout, since, candidates if paged else None)
 
     def _scope_condition(self, query, scope_query, table, in_window):
         """SQL saying whether a row of ``query`` is in the scope (the products domain).
