@@ -1,6 +1,6 @@
 """The one place that knows CRM.COM's HTTP, JSON, envelope and token rules.
 
-See ../shared/crmcom-api.md: POST ``{base}/crmapi/rest/v2/{method}`` with a JSON body that
+See docs/crmcom-api.md: POST ``{base}/crmapi/rest/v2/{method}`` with a JSON body that
 carries the token, a ``{"status": {...}, "data": ...}`` envelope on every reply, tokens that
 expire two hours after issue.
 """
@@ -292,23 +292,34 @@ class CrmComClient:
         )
 
     def _unwrap(self, method, response, record, safe):
-        """Parse the documented envelope; never trust the HTTP status alone (§15 Q3)."""
+        """Parse the documented envelope; never trust the HTTP status alone.
+
+        CRM.COM does not document the HTTP status of its errors. A server error (5xx) may come
+        before or after the request was processed, with an error envelope or without one:
+        whatever its body says, its outcome is not known, so it is a transport failure (the
+        till's "unreachable"), never a business refusal. Only a rejected token is believed
+        whatever the status: nothing is processed with it, and ``call`` logs in again.
+        """
         try:
             payload = json.loads(response.text)
         except ValueError:
             payload = None
         status = payload.get("status") if isinstance(payload, dict) else None
+        said = status if isinstance(status, dict) else {}
+        said_code = said.get("code") if isinstance(said.get("code"), str) else None
+        if response.status_code >= 500 and said_code not in self.auth_error_codes:
+            raise errors.TransportError(
+                f"CRM.COM failed with HTTP {response.status_code}",
+                method=method,
+                code=said_code,
+                description=said.get("message") or said.get("description") or None,
+                http_status=response.status_code,
+                outcome_unknown=not safe,
+            )
         if not isinstance(status, dict) or "code" not in status:
             if response.status_code in (401, 403):
                 raise errors.AuthenticationError(
                     f"HTTP {response.status_code}", method=method, http_status=response.status_code
-                )
-            if response.status_code >= 500:
-                raise errors.TransportError(
-                    f"CRM.COM failed with HTTP {response.status_code}",
-                    method=method,
-                    http_status=response.status_code,
-                    outcome_unknown=not safe,
                 )
             # A reply that is not the envelope: whatever happened, it happened.
             raise errors.BadReplyError(

@@ -4,11 +4,43 @@ from datetime import timedelta
 import psycopg2.errors
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..crmcom import BusinessRuleError, CrmComError, NotFoundError, TransportError
 
 _logger = logging.getLogger(__name__)
+
+# The outbox states: what we know of CRM.COM's side of one sale.
+PENDING = "pending"  # not sent yet, or certainly not arrived
+SENDING = "sending"  # committed before sending: a worker is sending it now
+UNKNOWN = "unknown"  # may have arrived: looked up before anything is sent again
+POSTED = "posted"  # CRM.COM has it
+FAILED = "failed"  # CRM.COM refused it, again and again: parked for a person
+TO_CANCEL = "to_cancel"  # refunded or abandoned: to be cancelled in CRM.COM
+CANCELLED = "cancelled"
+STATES = [
+    (PENDING, "To send"),
+    (SENDING, "Sending"),
+    (UNKNOWN, "Outcome unknown"),
+    (POSTED, "Posted"),
+    (FAILED, "Refused"),
+    (TO_CANCEL, "To cancel"),
+    (CANCELLED, "Cancelled"),
+]
+# The spend request of the sale, its own small machine (empty: no spend).
+SPEND_POSTED = "posted"
+SPEND_UNKNOWN = "unknown"
+SPEND_REFUSED = "refused"  # a replacement's re-spend CRM.COM keeps refusing
+SPEND_CANCELLED = "cancelled"
+SPEND_STATES = [
+    (SPEND_POSTED, "Posted"),
+    (SPEND_UNKNOWN, "Outcome unknown"),
+    (SPEND_REFUSED, "Refused"),
+    (SPEND_CANCELLED, "Cancelled"),
+]
+CRM_POSTED = "POSTED"
+CRM_CANCELLED = "CANCELLED"
 
 # What we read back from CRM.COM about a purchase (fields_set keeps replies small).
 PURCHASE_FIELDS = (
@@ -29,24 +61,41 @@ MAX_BACKOFF = timedelta(hours=1)
 LOCK_ATTEMPTS = 5
 ABANDONED_AFTER_PARAM = "pos_crmcom_rewards.abandoned_after_hours"
 DEFAULT_ABANDONED_AFTER_HOURS = 24
+# A definite refusal is tried again this many times (CRM.COM may refuse for a passing reason,
+# e.g. a unit or product being set up) before the row is parked for a person.
+REFUSALS_BEFORE_PARKING = 3
+
+
+class TillRefusal(UserError):
+    """A till's request that the outbox refuses; ``code`` is what the till's code reads."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _is_refusal(exc):
+    """CRM.COM understood the request and said no (its words are in the error)."""
+    return isinstance(exc, (BusinessRuleError, NotFoundError))
 
 
 class CrmcomPurchase(models.Model):
     """A sale as CRM.COM knows it: the purchase, its spend request, and the outbox state.
 
-    One row per POS order (keyed on the order's uuid; a unique index keeps it so). A row is
-    created when a cashier spends wallet money (before payment) or when a paid order of a
-    CRM.COM customer reaches Odoo; the cron submits what is pending. ``state`` records what
-    we know of CRM.COM's side, so that nothing is ever sent twice:
+    One active row per POS order (keyed on the order's uuid; a unique index keeps it so). A
+    row is created when a cashier spends wallet money (before payment) or when a paid order
+    of a CRM.COM customer reaches Odoo; the cron submits what is due
+    (``crmcom_purchase_flow.py``). The money invariants this record keeps, for one sale:
 
-    - ``pending``: not sent yet (or known not to have arrived);
-    - ``sending``: being sent right now by a worker that committed this before sending;
-    - ``unknown``: sent, but no answer came back: reconcile before anything else;
-    - ``posted``: CRM.COM has it; ``failed``: CRM.COM refused it;
-    - ``to_cancel``: refunded or abandoned, to be cancelled in CRM.COM; ``cancelled``.
+    1. CRM.COM holds at most one posted purchase and one posted spend request for it: a
+       creating call is sent again only when CRM.COM certainly does not have it (every
+       uncertain reply, and every refusal, which may be CRM.COM's word for "duplicate", is
+       looked up first).
+    2. The wallet discount Odoo books equals what CRM.COM spent (``spent``).
+    3. A replacement (partial refund, ``replaces_id``) is sent only once what it replaces
+       is cancelled; it re-spends the kept goods' share (``respend_amount``).
 
-    A partial refund cancels the purchase and submits a replacement for the goods kept
-    (``replaces_id``), re-spending the kept goods' share of what was spent (``respend_amount``).
+    Transitions are the ``_set_*`` methods: each owns the fields that go with it.
     """
 
     _name = "crmcom.purchase"
@@ -59,6 +108,12 @@ class CrmcomPurchase(models.Model):
         "pos.order", string="POS order", index="btree_not_null", ondelete="set null", readonly=True
     )
     config_id = fields.Many2one("pos.config", required=True, readonly=True, ondelete="restrict")
+    session_id = fields.Many2one(
+        "pos.session",
+        readonly=True,
+        ondelete="set null",
+        help="The session in which the wallet was spent: only its order can carry the spend.",
+    )
     company_id = fields.Many2one(related="config_id.company_id", store=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
@@ -67,28 +122,11 @@ class CrmcomPurchase(models.Model):
     performed_on = fields.Datetime(required=True, readonly=True)
     product_lines = fields.Json(readonly=True, help="The purchase lines as sent to CRM.COM.")
     amount_total = fields.Monetary(readonly=True, help="Basket total, taxes included.")
-    state = fields.Selection(
-        [
-            ("pending", "To send"),
-            ("sending", "Sending"),
-            ("unknown", "Outcome unknown"),
-            ("posted", "Posted"),
-            ("failed", "Refused"),
-            ("to_cancel", "To cancel"),
-            ("cancelled", "Cancelled"),
-        ],
-        default="pending",
-        required=True,
-        readonly=True,
-        index=True,
-    )
+    state = fields.Selection(STATES, default=PENDING, required=True, readonly=True, index=True)
     crmcom_id = fields.Char(string="CRM.COM purchase ID", readonly=True)
     crmcom_number = fields.Char(string="CRM.COM purchase number", readonly=True)
     awarded = fields.Monetary(readonly=True)
-    spend_state = fields.Selection(
-        [("posted", "Posted"), ("unknown", "Outcome unknown"), ("cancelled", "Cancelled")],
-        readonly=True,
-    )
+    spend_state = fields.Selection(SPEND_STATES, readonly=True)
     spend_crmcom_id = fields.Char(string="CRM.COM spend request ID", readonly=True)
     spend_number = fields.Char(string="CRM.COM spend request number", readonly=True)
     spend_reference = fields.Char(
@@ -110,11 +148,15 @@ class CrmcomPurchase(models.Model):
         readonly=True, help="Spent again on this replacement: the kept goods' share."
     )
     attempts = fields.Integer(readonly=True)
+    refusals = fields.Integer(
+        readonly=True, help="Refusals in a row; the row is parked for a person after a few."
+    )
     next_attempt_at = fields.Datetime(readonly=True)
     last_error = fields.Text(readonly=True)
 
+    # A row being cancelled may coexist with its successor: the successor waits for it.
     _order_uuid_active_uniq = models.UniqueIndex(
-        "(order_uuid) WHERE state != 'cancelled'",
+        "(order_uuid) WHERE state NOT IN ('cancelled', 'to_cancel')",
         "This POS order already has a CRM.COM purchase.",
     )
 
@@ -124,7 +166,7 @@ class CrmcomPurchase(models.Model):
     def _product_lines(self, lines):
         """CRM.COM purchase lines from ``(product, qty, subtotal, subtotal_incl)`` tuples.
 
-        CRM.COM takes line totals after discounts (crmcom-api.md §6.2).
+        CRM.COM takes line totals after discounts (docs/crmcom-api.md, purchase lines).
         """
         currency = self.env.company.currency_id
         return [
@@ -138,6 +180,23 @@ class CrmcomPurchase(models.Model):
             for product, qty, subtotal, subtotal_incl in lines
         ]
 
+    @api.model
+    def _same_lines(self, lines, other):
+        """Whether two lists of purchase lines hold the same goods at the same amounts."""
+        currency = self.env.company.currency_id
+
+        def key(line):
+            return (
+                str(line["product_identifier"]),
+                round(float(line["quantity"]), 6),
+                *(
+                    currency.round(float(line[name]))
+                    for name in ("net_amount", "vat_amount", "total_amount")
+                ),
+            )
+
+        return sorted(map(key, lines or [])) == sorted(map(key, other or []))
+
     def _customer(self):
         self.ensure_one()
         return {"rewards_participant_identifier": {"number": self.participant_number}}
@@ -145,22 +204,155 @@ class CrmcomPurchase(models.Model):
     def _client(self):
         return self.company_id._crmcom_client(related=self)
 
-    # ------------------------------------------------------------------ purchase
+    # ------------------------------------------------------------------ transitions
 
-    def _submit(self, client=None):
+    def _set_sending(self):
+        self.ensure_one()
+        self.write({"state": SENDING})
+
+    def _set_posted(self, data):
+        """CRM.COM has the purchase (``data``: its reply or its entry in a list)."""
+        self.ensure_one()
+        self.write(
+            {
+                "state": TO_CANCEL if self.state == TO_CANCEL else POSTED,
+                "crmcom_id": data.get("id"),
+                "crmcom_number": data.get("number"),
+                "awarded": data.get("total_awarded_amount") or 0.0,
+                "last_error": False,
+                "next_attempt_at": False,
+                "refusals": 0,
+            }
+        )
+
+    def _set_retry(self, exc, state=None):
+        """A call failed: record why, keep (or set) ``state``, and when to try again."""
+        self.ensure_one()
+        delay = min(timedelta(minutes=2**self.attempts), MAX_BACKOFF)
+        self.write(
+            {
+                "state": state or self.state,
+                "attempts": self.attempts + 1,
+                "last_error": str(exc),
+                "next_attempt_at": fields.Datetime.now() + delay,
+            }
+        )
+
+    def _set_refused(self, exc):
+        """CRM.COM refused the purchase and does not have it: try again, then park it."""
+        self.ensure_one()
+        refusals = self.refusals + 1
+        self._set_retry(exc, FAILED if refusals >= REFUSALS_BEFORE_PARKING else PENDING)
+        self.refusals = refusals
+        if self.state == FAILED:
+            self.next_attempt_at = False
+
+    def _set_to_cancel(self):
+        """Undo this sale in CRM.COM (refund, abandoned sale); the cron makes the calls."""
+        for purchase in self:
+            if purchase.state in (PENDING, FAILED):
+                purchase._set_cancelled()  # never reached CRM.COM
+            elif purchase.state in (POSTED, UNKNOWN, SENDING):
+                purchase.write({"state": TO_CANCEL, "next_attempt_at": False})
+
+    def _set_cancelled(self):
+        self.write({"state": CANCELLED, "next_attempt_at": False})
+
+    def _set_spend_unknown(self, amount, reference):
+        self.ensure_one()
+        self.write(
+            {"spend_state": SPEND_UNKNOWN, "requested_spend": amount, "spend_reference": reference}
+        )
+
+    def _set_spend_posted(self, data, amount, reference):
+        self.ensure_one()
+        # Only a front-end reduction lowers the bill (docs/crmcom-api.md, closing the sale).
+        spent = data.get("spend_amount") or 0
+        if data.get("reduction_method", "FRONT_END_REDUCTION") != "FRONT_END_REDUCTION":
+            spent = 0
+        self.write(
+            {
+                "spend_state": SPEND_POSTED,
+                "spend_crmcom_id": data.get("id"),
+                "spend_number": data.get("number"),
+                "spend_reference": reference,
+                "requested_spend": amount,
+                "spent": self.currency_id.round(float(spent)),
+            }
+        )
+
+    def _set_spend_none(self):
+        """CRM.COM certainly has no spend for this sale."""
+        self.write({"spend_state": False, "requested_spend": 0.0, "spent": 0.0})
+
+    def _set_spend_cancelled(self):
+        self.write({"spend_state": SPEND_CANCELLED})
+
+    # ------------------------------------------------------------------ look-ups
+
+    def _find_event(self, iterate, fields_set, **match):
+        """This customer's event whose fields equal ``match``, posted ones first, or None.
+
+        ``iterate`` is the client's list of purchases or of spend requests.
+        """
+        since = self.performed_on - timedelta(days=1)  # clocks and time zones may differ
+        found = [
+            event
+            for event in iterate(self._customer(), submitted_after=since, fields=fields_set)
+            if all(event.get(key) == value for key, value in match.items())
+        ]
+        found.sort(key=lambda event: event.get("life_cycle_state") != CRM_POSTED)
+        return found[0] if found else None
+
+    def _adopt_existing(self, client):
+        """Look for this purchase in CRM.COM (by reference number); record it if posted."""
+        self.ensure_one()
+        purchase = self._find_event(
+            client.iter_purchases, PURCHASE_FIELDS, reference_number=self.reference
+        )
+        if purchase and purchase.get("life_cycle_state") == CRM_POSTED:
+            self._set_posted(purchase)
+            return True
+        return False
+
+    def _adopt_spend(self, client):
+        """Clear up a spend request whose answer was lost: look it up in CRM.COM by its
+        reference; record it if it is there, forget it if not. Return whether it was found."""
+        self.ensure_one()
+        if self.spend_state != SPEND_UNKNOWN:
+            return self.spend_state == SPEND_POSTED
+        spend = self._find_event(
+            client.iter_spend_requests,
+            SPEND_LIST_FIELDS,
+            external_system_reference_number=self.spend_reference,
+        )
+        if spend and spend.get("life_cycle_state") == CRM_POSTED:
+            self._set_spend_posted(spend, self.requested_spend, self.spend_reference)
+            return True
+        self._set_spend_none()
+        return False
+
+    # ------------------------------------------------------------------ CRM.COM exchanges
+
+    def _submit(self, client):
         """Make sure CRM.COM has this purchase, exactly once. Raise CrmComError if it can't.
 
-        The caller holds the row (lock, or a fresh "sending" state committed before).
+        A row that may have arrived (sending, unknown) is looked up first; one that
+        certainly did not (pending, refused) is sent. The caller holds the row.
         """
         self.ensure_one()
-        client = client or self._client()
-        if self.state in ("sending", "unknown"):
+        if self.state in (SENDING, UNKNOWN):
             try:
                 if self._adopt_existing(client):
                     return
             except CrmComError as exc:
-                self._failed(exc, "unknown")  # still don't know whether it arrived
+                self._set_retry(exc, UNKNOWN)  # still don't know whether it arrived
                 raise
+        self._send(client)
+
+    def _send(self, client):
+        """``purchases/create`` for a row CRM.COM certainly does not have."""
+        self.ensure_one()
         company = self.company_id.sudo()
         try:
             data = client.create_purchase(
@@ -173,66 +365,27 @@ class CrmcomPurchase(models.Model):
                 external_system_reference_number=self.order_uuid,
                 fields=PURCHASE_FIELDS,
             )
-        except (BusinessRuleError, NotFoundError) as exc:
-            # Refused twice for the same reference: the first one did arrive.
-            if exc.code == "DUPLICATE_REFERENCE_NUMBER" and self._adopt_existing(client):
-                return
-            self._failed(exc, "failed")
-            raise
         except CrmComError as exc:
-            self._failed(exc, "unknown" if exc.outcome_unknown else "pending")
+            if exc.outcome_unknown:
+                self._set_retry(exc, UNKNOWN)
+            elif _is_refusal(exc):
+                # CRM.COM's code for a duplicate reference is not documented: any refusal
+                # may mean that an earlier attempt did arrive.
+                try:
+                    if self._adopt_existing(client):
+                        return
+                except CrmComError as lookup_exc:
+                    self._set_retry(lookup_exc, UNKNOWN)
+                    raise lookup_exc from exc
+                self._set_refused(exc)
+            else:
+                self._set_retry(exc, PENDING)  # certainly not processed
             raise
-        self._posted(data)
+        self._set_posted(data)
 
-    def _adopt_existing(self, client):
-        """Look for this purchase in CRM.COM (by reference number); record it if found."""
-        self.ensure_one()
-        purchase = self._find_posted(
-            client.iter_purchases, "reference_number", self.reference, PURCHASE_FIELDS
-        )
-        if purchase:
-            self._posted(purchase)
-        return bool(purchase)
-
-    def _find_posted(self, iterate, key, value, fields):
-        """The posted event of this sale's customer whose ``key`` is ``value``, or None:
-        ``iterate`` is the client's list of purchases or of spend requests."""
-        since = self.performed_on - timedelta(days=1)  # clocks and time zones may differ
-        return next(
-            (
-                event
-                for event in iterate(self._customer(), submitted_after=since, fields=fields)
-                if event.get(key) == value and event.get("life_cycle_state") == "POSTED"
-            ),
-            None,
-        )
-
-    def _posted(self, data):
-        self.write(
-            {
-                "state": "to_cancel" if self.state == "to_cancel" else "posted",
-                "crmcom_id": data.get("id"),
-                "crmcom_number": data.get("number"),
-                "awarded": data.get("total_awarded_amount") or 0.0,
-                "last_error": False,
-                "next_attempt_at": False,
-            }
-        )
-
-    def _failed(self, exc, state):
-        self.ensure_one()
-        values = {"attempts": self.attempts + 1, "last_error": str(exc), "state": state}
-        if state != "failed":
-            delay = min(timedelta(minutes=2**self.attempts), MAX_BACKOFF)
-            values["next_attempt_at"] = fields.Datetime.now() + delay
-        self.write(values)
-
-    # ------------------------------------------------------------------ spend
-
-    def _spend(self, amount, client=None):
+    def _spend(self, amount, client):
         """Spend ``amount`` of the wallet on this (posted) purchase; return what was spent."""
         self.ensure_one()
-        client = client or self._client()
         company = self.company_id.sudo()
         spends = self.search_count([("order_uuid", "=", self.order_uuid)])
         reference = f"{self.order_uuid}/S{spends}"
@@ -248,57 +401,66 @@ class CrmcomPurchase(models.Model):
                 fields=SPEND_FIELDS,
             )
         except CrmComError as exc:
-            if exc.outcome_unknown:
-                # It may have been spent: looked up (_adopt_spend) before anything else.
-                self.write(
-                    {
-                        "spend_state": "unknown",
-                        "requested_spend": amount,
-                        "spend_reference": reference,
-                    }
-                )
+            if exc.outcome_unknown or _is_refusal(exc):
+                # It may have been spent (a refusal may be CRM.COM's word for "duplicate"):
+                # looked up (_adopt_spend) before anything else.
+                self._set_spend_unknown(amount, reference)
+            if _is_refusal(exc) and self._adopt_spend(client):
+                return self.spent
             raise
-        self._spend_posted(data, amount, reference)
+        self._set_spend_posted(data, amount, reference)
         return self.spent
 
-    def _spend_posted(self, data, amount, reference):
-        # Only a front-end reduction lowers the bill (crmcom-api.md §8).
-        spent = data.get("spend_amount") or 0
-        if data.get("reduction_method", "FRONT_END_REDUCTION") != "FRONT_END_REDUCTION":
-            spent = 0
-        self.write(
-            {
-                "spend_state": "posted",
-                "spend_crmcom_id": data.get("id"),
-                "spend_number": data.get("number"),
-                "spend_reference": reference,
-                "requested_spend": amount,
-                "spent": self.currency_id.round(float(spent)),
-            }
-        )
-
-    def _adopt_spend(self, client):
-        """Clear up a spend request whose answer was lost: look it up in CRM.COM by its
-        reference; record it if it is there, forget it if not. Return whether it was found."""
+    def _cancel_spend(self, client):
+        """``spend_requests/cancel``; an uncertain reply or a refusal is looked up."""
         self.ensure_one()
-        if self.spend_state != "unknown":
-            return self.spend_state == "posted"
-        spend = self._find_posted(
-            client.iter_spend_requests,
-            "external_system_reference_number",
-            self.spend_reference,
-            SPEND_LIST_FIELDS,
-        )
-        if spend:
-            self._spend_posted(spend, self.requested_spend, self.spend_reference)
-        else:
-            self.write({"spend_state": False, "requested_spend": 0.0, "spent": 0.0})
-        return bool(spend)
+        try:
+            client.cancel_spend_request({"number": self.spend_number})
+        except CrmComError as exc:
+            if not (exc.outcome_unknown or _is_refusal(exc)):
+                raise
+            spend = self._find_event(
+                client.iter_spend_requests, SPEND_LIST_FIELDS, number=self.spend_number
+            )
+            if not spend or spend.get("life_cycle_state") != CRM_CANCELLED:
+                raise
+        self._set_spend_cancelled()
 
-    def _refresh_balance(self, client=None):
+    def _cancel_purchase(self, client):
+        """``purchases/cancel``; an uncertain reply or a refusal is looked up."""
+        self.ensure_one()
+        try:
+            client.cancel_purchase({"number": self.crmcom_number})
+        except CrmComError as exc:
+            if not (exc.outcome_unknown or _is_refusal(exc)):
+                raise
+            purchase = self._find_event(
+                client.iter_purchases, PURCHASE_FIELDS, number=self.crmcom_number
+            )
+            if not purchase or purchase.get("life_cycle_state") != CRM_CANCELLED:
+                raise
+
+    def _cancel_now(self, client):
+        """Cancel the spend request, then the purchase, in CRM.COM (each only if it is
+        there: what may have arrived is looked up first)."""
+        for purchase in self:
+            purchase._adopt_spend(client)
+            if purchase.spend_state == SPEND_POSTED:
+                purchase._cancel_spend(client)
+            if (
+                not purchase.crmcom_number
+                and purchase.state in (SENDING, UNKNOWN, TO_CANCEL)
+                and not purchase._adopt_existing(client)
+            ):
+                purchase._set_cancelled()  # it never arrived
+                continue
+            if purchase.crmcom_number:
+                purchase._cancel_purchase(client)
+            purchase._set_cancelled()
+
+    def _refresh_balance(self, client):
         """Re-read the wallet for the receipt; a failure only leaves the figure empty."""
         self.ensure_one()
-        client = client or self._client()
         try:
             wallet = client.show_wallet(
                 participant_identifier={"number": self.participant_number}, fields=["balance"]
@@ -310,38 +472,104 @@ class CrmcomPurchase(models.Model):
         if self.partner_id:
             self.partner_id.sudo()._crmcom_set_balance(self.balance_after)
 
-    def _cancel(self, client=None):
-        """Cancel the spend request, then the purchase, in CRM.COM."""
-        client = client or self._client()
-        for purchase in self:
-            purchase._adopt_spend(client)  # a spend of unknown outcome is looked up first
-            if purchase.spend_state == "posted":
-                client.cancel_spend_request({"number": purchase.spend_number})
-                purchase.spend_state = "cancelled"
-            if purchase.crmcom_number:
-                client.cancel_purchase({"number": purchase.crmcom_number})
-            purchase.state = "cancelled"
+    def action_retry(self):
+        """Back-office retry: due now, whatever the backoff or a refusal said."""
+        self.check_access("read")
+        purchases = self.sudo()  # the outbox is written by the server only
+        # An unknown outcome stays unknown: it is reconciled before anything is resent.
+        purchases.filtered(lambda p: p.state in (PENDING, FAILED)).write(
+            {"state": PENDING, "next_attempt_at": False, "refusals": 0}
+        )
+        purchases.filtered(
+            lambda p: (
+                p.state in (UNKNOWN, SENDING, TO_CANCEL)
+                or p.spend_state in (SPEND_UNKNOWN, SPEND_REFUSED)
+            )
+        ).write({"next_attempt_at": False})
+        purchases.filtered(lambda p: p.spend_state == SPEND_REFUSED).write(
+            {"spend_state": False, "refusals": 0}
+        )
+        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
 
-    def _request_cancel(self):
-        """Undo these purchases in CRM.COM (refund, abandoned sale); the cron does the calls."""
-        for purchase in self:
-            if purchase.state in ("pending", "failed"):
-                purchase.state = "cancelled"  # never reached CRM.COM
-            elif purchase.state in ("posted", "unknown", "sending"):
-                purchase.write({"state": "to_cancel", "next_attempt_at": False})
+    # ------------------------------------------------------------------ the till
 
-    def _cancel_in_crmcom(self, client=None):
-        """Cancel a ``to_cancel`` purchase in CRM.COM: its spend request first, then itself."""
-        self.ensure_one()
-        client = client or self._client()
-        try:
-            if not self.crmcom_number and not self._adopt_existing(client):
-                self.state = "cancelled"  # it never arrived
-                return
-            self._cancel(client)
-        except CrmComError as exc:
-            self._failed(exc, "to_cancel")
-            raise
+    @api.model
+    def _spend_at_till(self, config, basket, amount):
+        """The till's spend: find or make this order's purchase, then spend on it.
+
+        ``basket`` was checked by the till's method (its order is this till's, not received
+        by Odoo yet). Return the purchase; raise CrmComError when CRM.COM failed (what is
+        recorded, e.g. an outcome to look up, stays) or TillRefusal for a refusal of ours.
+        """
+        lines = self._product_lines(basket["lines"])
+        purchase = self.search(
+            [("order_uuid", "=", basket["uuid"]), ("state", "not in", (CANCELLED, TO_CANCEL))],
+            limit=1,
+        )
+        if purchase and (
+            purchase.config_id != config
+            or purchase.session_id != config.current_session_id
+            or purchase.pos_order_id
+        ):
+            # Another till's or session's order, or one already paid: not this till's.
+            raise TillRefusal("invalid", self.env._("This order cannot be sent to CRM.COM."))
+        client = config.company_id._crmcom_client()
+        if purchase.spend_state == SPEND_UNKNOWN and purchase._adopt_spend(client):
+            # The answer to the last spend was lost: CRM.COM says it happened, so that
+            # spend is this one's answer.
+            purchase._refresh_balance(client)
+            return purchase
+        if purchase.spend_state == SPEND_POSTED:
+            raise TillRefusal(
+                "locked",
+                self.env._("The wallet was already spent on this order: cancel that spend first."),
+            )
+        if purchase and (
+            not self._same_lines(purchase.product_lines, lines)
+            or purchase.participant_number != basket["number"]
+        ):
+            purchase._cancel_now(client)  # the basket changed since that purchase was made
+            purchase = self.browse()
+        if not purchase:
+            purchase = self.create(
+                {
+                    "order_uuid": basket["uuid"],
+                    "config_id": config.id,
+                    "session_id": config.current_session_id.id,
+                    "partner_id": basket["partner"].id,
+                    "participant_number": basket["number"],
+                    "reference": basket["reference"],
+                    "performed_on": fields.Datetime.now(),
+                    # An earlier run of this same request (Odoo retries a request after a
+                    # serialisation failure) may have sent it: looked up before it is sent.
+                    "state": SENDING,
+                    "amount_total": config.currency_id.round(
+                        sum(line["total_amount"] for line in lines)
+                    ),
+                    "product_lines": lines,
+                }
+            )
+        if purchase.state != POSTED:
+            purchase._submit(client)
+        purchase._spend(amount, client)
+        purchase._refresh_balance(client)
+        return purchase
+
+    @api.model
+    def _cancel_at_till(self, config, order_uuid):
+        """The till cancels its spend (and so the purchase made for it) before payment."""
+        purchase = self.search(
+            [
+                ("order_uuid", "=", order_uuid),
+                ("config_id", "=", config.id),
+                ("session_id", "=", config.current_session_id.id),
+                ("state", "not in", (CANCELLED, TO_CANCEL)),
+                ("pos_order_id", "=", False),
+            ],
+            limit=1,
+        )
+        if purchase:
+            purchase._cancel_now(config.company_id._crmcom_client())
 
     # ------------------------------------------------------------------ outbox
 
@@ -369,16 +597,24 @@ class CrmcomPurchase(models.Model):
         self.env.cr.execute(
             SQL(
                 """SELECT id FROM crmcom_purchase
-                    WHERE (pos_order_id IS NOT NULL OR state = 'to_cancel')
-                      AND (state IN ('pending', 'unknown', 'to_cancel')
-                           OR (state = 'sending' AND write_date < %(stale)s)
-                           OR (state = 'posted' AND spend_state = 'unknown'))
+                    WHERE (pos_order_id IS NOT NULL OR state = %(to_cancel)s)
+                      AND (state IN %(due)s
+                           OR (state = %(sending)s AND write_date < %(stale)s)
+                           OR (state = %(posted)s AND spend_state = %(spend_unknown)s)
+                           OR (state = %(posted)s AND respend_amount > 0
+                               AND spend_state IS NULL))
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
                       -- a replacement waits until what it replaces is cancelled
                       AND (replaces_id IS NULL OR replaces_id IN (
-                            SELECT id FROM crmcom_purchase WHERE state = 'cancelled'))
+                            SELECT id FROM crmcom_purchase WHERE state = %(cancelled)s))
                     ORDER BY id LIMIT 1
                     FOR UPDATE SKIP LOCKED""",
+                due=(PENDING, UNKNOWN, TO_CANCEL),
+                to_cancel=TO_CANCEL,
+                sending=SENDING,
+                posted=POSTED,
+                cancelled=CANCELLED,
+                spend_unknown=SPEND_UNKNOWN,
                 stale=now - STALE_SENDING,
                 now=now,
             ),
@@ -406,88 +642,92 @@ class CrmcomPurchase(models.Model):
                 return
 
     def _process_due(self, cron):
-        """Cancel this due purchase, clear up its lost spend, or submit it. Raise CrmComError
+        """Cancel this due purchase, clear up its spend, or submit it. Raise CrmComError
         when CRM.COM failed; the row then records when to try again."""
         self.ensure_one()
-        if self.state == "to_cancel":
-            self._cancel_in_crmcom()
-            return
-        if self.state == "posted":  # paid, with a spend whose answer was lost
+        client = self._client()
+        if self.state == TO_CANCEL:
             try:
-                self._settle_lost_spend()
+                self._cancel_now(client)
             except CrmComError as exc:
-                self._failed(exc, "posted")
+                self._set_retry(exc)
                 raise
             return
-        if self.state == "pending":
+        if self.state == POSTED:  # paid, with a spend to clear up
+            try:
+                self._settle_spend(client)
+            except CrmComError as exc:
+                self._set_retry(exc)
+                raise
+            return
+        if self.state == PENDING:
             # Committed before sending: a crash after this point can't cause a resend.
-            self.state = "sending"
+            self._set_sending()
             cron._commit_progress()
-        self._submit()
-        if self.respend_amount and self.spend_state != "posted":
-            self._spend(self.respend_amount)
-        self._refresh_balance()
+            self._send(client)
+        else:
+            self._submit(client)
+        if self.respend_amount and self.spend_state != SPEND_POSTED:
+            try:
+                self._settle_spend(client)
+            except CrmComError as exc:
+                self._set_retry(exc)
+                raise
+        self._refresh_balance(client)
 
-    def _settle_lost_spend(self, client=None):
-        """A posted purchase of a paid order whose spend request got no answer: look it up.
+    def _settle_spend(self, client):
+        """A posted purchase of a paid order whose spend needs clearing up.
 
         The re-spend of a partial refund should exist: it is kept if CRM.COM has it and
-        made again if not. Any other such spend got no discount at the till (only what
-        CRM.COM confirmed is discounted): if CRM.COM has it, it is cancelled, and the
-        wallet money goes back to the customer.
+        made again if not (a refusal that repeats parks it). Any other spend whose answer
+        was lost got no discount at the till (only what CRM.COM confirmed is discounted):
+        if CRM.COM has it, it is cancelled, and the wallet money goes back to the customer.
         """
         self.ensure_one()
-        client = client or self._client()
         found = self._adopt_spend(client)
         if self.respend_amount:
             if not found:
-                self._spend(self.respend_amount, client)
+                try:
+                    self._spend(self.respend_amount, client)
+                except CrmComError as exc:
+                    if _is_refusal(exc) and self.spend_state != SPEND_UNKNOWN:
+                        refusals = self.refusals + 1
+                        if refusals >= REFUSALS_BEFORE_PARKING:
+                            self.spend_state = SPEND_REFUSED
+                        self.refusals = refusals
+                    raise
         elif found:
-            client.cancel_spend_request({"number": self.spend_number})
-            self.write({"spend_state": "cancelled", "spent": 0.0})  # nothing spent on the sale
-        self.next_attempt_at = False
+            self._cancel_spend(client)
+            self.write({"spent": 0.0})  # nothing spent on the sale
+        self.write({"next_attempt_at": False, "refusals": 0})
 
     def _cancel_abandoned(self):
-        """Purchases made for a spend at a till whose order never arrived: cancel them.
+        """Spends made at a till whose order was paid without them, or never arrived.
 
-        An order that is still being paid for is left alone for a configurable time
-        (hours, default 24): tills that are offline sync their orders late.
+        An order paid without its spend gives the wallet money back at once. An order that
+        is still being paid for is left alone for a configurable time (hours, default 24):
+        tills that are offline sync their orders late.
         """
         hours = int(
             self.env["ir.config_parameter"]
             .sudo()
             .get_param(ABANDONED_AFTER_PARAM, DEFAULT_ABANDONED_AFTER_HOURS)
         )
-        candidates = self.sudo().search(
+        unlinked = self.sudo().search(
             [
                 ("pos_order_id", "=", False),
-                ("state", "in", ("pending", "failed", "posted", "unknown")),
-                ("create_date", "<", fields.Datetime.now() - timedelta(hours=max(hours, 1))),
+                ("state", "in", (PENDING, FAILED, POSTED, UNKNOWN)),
             ]
         )
-        if not candidates:
+        if not unlinked:
             return
-        paid = (
+        received = (
             self.env["pos.order"]
             .sudo()
-            .search(
-                [
-                    ("uuid", "in", candidates.mapped("order_uuid")),
-                    ("state", "not in", ("draft", "cancel")),
-                ]
-            )
+            .search([("uuid", "in", unlinked.mapped("order_uuid")), ("state", "!=", "draft")])
         )
-        candidates.filtered(lambda p: p.order_uuid not in paid.mapped("uuid"))._request_cancel()
-
-    def action_retry(self):
-        """Back-office retry: due now, whatever the backoff or a refusal said."""
-        self.check_access("read")
-        purchases = self.sudo()  # the outbox is written by the server only
-        # An unknown outcome stays unknown: it is reconciled before anything is resent.
-        purchases.filtered(lambda p: p.state in ("pending", "failed")).write(
-            {"state": "pending", "next_attempt_at": False}
-        )
-        purchases.filtered(
-            lambda p: p.state in ("unknown", "sending", "to_cancel") or p.spend_state == "unknown"
-        ).write({"next_attempt_at": False})
-        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
+        received_uuids = set(received.mapped("uuid"))
+        too_old = fields.Datetime.now() - timedelta(hours=max(hours, 1))
+        unlinked.filtered(
+            lambda p: p.order_uuid in received_uuids or p.create_date < too_old
+        )._set_to_cancel()

@@ -11,6 +11,7 @@ from ..crmcom import (
     NotFoundError,
     TransportError,
 )
+from .crmcom_purchase import TillRefusal
 
 IDENTIFICATION_MEANS = ("card", "phone", "email", "number")
 
@@ -36,6 +37,28 @@ class PosConfig(models.Model):
         domain=[("type", "=", "service")],
         help="Product of the discount line that carries what the customer spent from the wallet.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._crmcom_check_settings_access(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._crmcom_check_settings_access(vals)
+        return super().write(vals)
+
+    def _crmcom_check_settings_access(self, vals):
+        """Cashiers may write a till (Odoo lets them); its CRM.COM settings are managers'."""
+        if (
+            self.env.su
+            or not any(key.startswith("crmcom_") for key in vals)
+            or self.env.user.has_group("point_of_sale.group_pos_manager")
+        ):
+            return
+        raise AccessError(
+            self.env._("Only Point of Sale managers can change the CRM.COM settings of a till.")
+        )
 
     @api.constrains(
         "crmcom_enabled",
@@ -120,7 +143,8 @@ class PosConfig(models.Model):
                     number=participant.get("number"),
                 ),
             )
-        partner = self.env["res.partner"].sudo()._crmcom_find_or_create(participant)
+        partners = self.env["res.partner"].sudo()
+        partner = partners._crmcom_find_or_create(participant, self.company_id)
         return {
             "ok": True,
             "partner_id": partner.id,
@@ -187,57 +211,30 @@ class PosConfig(models.Model):
                     total=currency.format(total),
                 ),
             )
-        amount = currency.round(amount)
-        purchases = self.env["crmcom.purchase"].sudo()
-        purchase = purchases.search(
-            [("order_uuid", "=", basket["uuid"]), ("state", "!=", "cancelled")], limit=1
-        )
-        if purchase and (purchase.config_id != self or purchase.pos_order_id):
-            # Another till's order, or one already paid: not this till's to spend on.
+        if not self._crmcom_order_is_open(basket["uuid"]):
             return self._crmcom_refusal(
                 "invalid", self.env._("This order cannot be sent to CRM.COM.")
             )
-        client = self.company_id._crmcom_client()
-        if purchase.spend_state == "unknown":
-            # The answer to the last spend was lost: CRM.COM says whether it happened. If it
-            # did, that spend is this one's answer.
-            try:
-                if purchase._adopt_spend(client):
-                    purchase._refresh_balance(client)
-                    return self._crmcom_spend_result(purchase)
-            except CrmComError as exc:
-                return self._crmcom_error(exc)
-        if purchase.spend_state == "posted":
-            return self._crmcom_refusal(
-                "locked",
-                self.env._("The wallet was already spent on this order: cancel that spend first."),
-            )
+        amount = currency.round(amount)
+        purchases = self.env["crmcom.purchase"].sudo()
         try:
-            if purchase and (
-                purchase.product_lines != lines or purchase.participant_number != basket["number"]
-            ):
-                purchase._cancel(client)  # the basket changed since that purchase was made
-                purchase = purchases
-            if not purchase:
-                purchase = purchases.create(
-                    {
-                        "order_uuid": basket["uuid"],
-                        "config_id": self.id,
-                        "partner_id": basket["partner"].id,
-                        "participant_number": basket["number"],
-                        "reference": basket["reference"],
-                        "performed_on": fields.Datetime.now(),
-                        "amount_total": total,
-                        "product_lines": lines,
-                    }
-                )
-            if purchase.state != "posted":
-                purchase._submit(client)
-            purchase._spend(amount, client)
+            purchase = purchases._spend_at_till(self, basket, amount)
+        except TillRefusal as exc:
+            return self._crmcom_refusal(exc.code, exc.args[0])
         except CrmComError as exc:
             return self._crmcom_error(exc)
-        purchase._refresh_balance(client)
         return self._crmcom_spend_result(purchase, amount)
+
+    def _crmcom_order_is_open(self, uuid):
+        """Whether the order ``uuid`` is this till's to spend on: Odoo has not received it
+        as paid, and a draft of it (kept on the server by some tills) is of this session."""
+        orders = self.env["pos.order"].sudo().search([("uuid", "=", uuid)])
+        return all(
+            order.state == "draft"
+            and order.config_id == self
+            and order.session_id == self.current_session_id
+            for order in orders
+        )
 
     def _crmcom_spend_result(self, purchase, requested=None):
         return {
@@ -252,23 +249,13 @@ class PosConfig(models.Model):
 
     def crmcom_cancel_spend(self, order_uuid):
         self._crmcom_check_till()
-        purchase = (
-            self.env["crmcom.purchase"]
-            .sudo()
-            .search(
-                [
-                    ("order_uuid", "=", _clean_text(order_uuid)),
-                    ("config_id", "=", self.id),
-                    ("state", "!=", "cancelled"),
-                    ("pos_order_id", "=", False),
-                ],
-                limit=1,
+        uuid = _clean_text(order_uuid)
+        if not uuid:
+            return self._crmcom_refusal(
+                "invalid", self.env._("This order cannot be sent to CRM.COM.")
             )
-        )
-        if not purchase:
-            return {"ok": True}
         try:
-            purchase._cancel()
+            self.env["crmcom.purchase"].sudo()._cancel_at_till(self, uuid)
         except CrmComError as exc:
             return self._crmcom_error(exc)
         return {"ok": True}
@@ -295,7 +282,9 @@ class PosConfig(models.Model):
         partner_id = order.get("partner_id")
         if not uuid or type(partner_id) is not int or not 0 < len(order["lines"]) <= MAX_LINES:
             return None, invalid
-        partner = self.env["res.partner"].browse(partner_id).exists().commercial_partner_id
+        partner = self.env["res.partner"].sudo().browse(partner_id).exists().commercial_partner_id
+        if partner.company_id and partner.company_id != self.company_id:
+            return None, invalid
         if not partner.crmcom_participant_number:
             return None, self._crmcom_refusal(
                 "invalid", self.env._("Identify the CRM.COM customer first.")
@@ -305,15 +294,30 @@ class PosConfig(models.Model):
         for line in order["lines"]:
             if not isinstance(line, dict) or type(line.get("product_id")) is not int:
                 return None, invalid
-            product = self.env["product.product"].browse(line["product_id"]).exists()
+            product = self.env["product.product"].sudo().browse(line["product_id"]).exists()
             values = [
                 _clean_amount(line.get(key))
                 for key in ("qty", "price_subtotal", "price_subtotal_incl")
             ]
             if not product or None in values:
                 return None, invalid
-            if product != spend_product:
-                lines.append((product, *values))
+            if product == spend_product:
+                continue
+            if product.company_id and product.company_id != self.company_id:
+                return None, invalid
+            qty, subtotal, subtotal_incl = values
+            # CRM.COM books goods sold: nothing archived, no return or free-of-charge line
+            # of negative amount, no line without quantity.
+            if not product.active or qty <= 0 or subtotal < 0 or subtotal_incl < 0:
+                return None, self._crmcom_refusal(
+                    "invalid",
+                    self.env._(
+                        "%(product)s cannot be sent to CRM.COM: only products on sale, with a "
+                        "quantity above 0 and a price of 0 or more, earn rewards.",
+                        product=product.display_name,
+                    ),
+                )
+            lines.append((product, *values))
         if not lines:
             return None, invalid
         return {

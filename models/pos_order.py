@@ -1,6 +1,21 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import float_compare
+
+from .crmcom_purchase import (
+    CANCELLED,
+    PENDING,
+    SENDING,
+    SPEND_POSTED,
+    SPEND_UNKNOWN,
+    TO_CANCEL,
+    UNKNOWN,
+)
+
+# Written by the server only: what decides where wallet money goes.
+PROTECTED_FIELDS = frozenset(
+    {"crmcom_purchase_id", "crmcom_participant_number", "crmcom_participant_name"}
+)
 
 
 class PosOrder(models.Model):
@@ -46,6 +61,20 @@ class PosOrder(models.Model):
                 else logs
             )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._crmcom_check_protected(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._crmcom_check_protected(vals)
+        return super().write(vals)
+
+    def _crmcom_check_protected(self, vals):
+        if not self.env.su and PROTECTED_FIELDS.intersection(vals):
+            raise AccessError(self.env._("The CRM.COM fields of an order are set by Odoo only."))
+
     @api.model
     def _process_order(self, order, existing_order):
         # CRM.COM figures come from the server's own records, never from the browser.
@@ -68,19 +97,29 @@ class PosOrder(models.Model):
     def _crmcom_check_and_queue(self):
         """Check the wallet discount against CRM.COM's spend, then queue the award.
 
-        Nothing here calls CRM.COM: a paid order always goes through, and the cron (woken
-        right away) submits the purchase.
+        Only a spend made for this very order (its uuid, at its till, in its session) is
+        carried: its purchase's lines must be this order's lines as Odoo computes them.
+        A spend made under this uuid elsewhere is given back. Nothing here calls CRM.COM: a
+        paid order always goes through, and the cron (woken right away) submits the purchase.
         """
         self.ensure_one()
         spend_lines = self._crmcom_spend_lines()
         if not self.config_id.crmcom_enabled and not spend_lines:
             return  # every paid order passes here: tills without CRM.COM pay nothing for it
         purchases = self.env["crmcom.purchase"].sudo()
-        purchase = purchases.search(
-            [("order_uuid", "=", self.uuid), ("state", "!=", "cancelled")], limit=1
+        found = purchases.search(
+            [("order_uuid", "=", self.uuid), ("state", "not in", (CANCELLED, TO_CANCEL))]
         )
-        discount = -sum(spend_lines.mapped("price_subtotal_incl"))
-        spent = purchase.spent if purchase.spend_state == "posted" else 0.0
+        purchase = found.filtered(
+            lambda p: (
+                p.config_id == self.config_id
+                and p.session_id in (self.session_id, p.session_id.browse())
+                and not p.pos_order_id
+            )
+        )[:1]
+        (found - purchase).filtered(lambda p: not p.pos_order_id)._set_to_cancel()
+        discount = -sum(map(_amount_incl, spend_lines))
+        spent = purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0
         currency = self.currency_id
         if float_compare(discount, spent, precision_rounding=currency.rounding):
             raise UserError(
@@ -93,15 +132,10 @@ class PosOrder(models.Model):
                 )
             )
         partner = self.partner_id.commercial_partner_id
-        number = purchase.participant_number or partner.crmcom_participant_number
-        if not number or not self.config_id.crmcom_enabled or self.amount_total <= 0:
-            return
-        if purchase:
-            if purchase.spend_state == "posted" and float_compare(
-                purchase.amount_total,
-                self.amount_total + discount,
-                precision_rounding=currency.rounding,
-            ):
+        number = purchase.participant_number or partner.sudo().crmcom_participant_number
+        values = self._crmcom_purchase_values(number)
+        if purchase and not purchases._same_lines(purchase.product_lines, values["product_lines"]):
+            if purchase.spend_state in (SPEND_POSTED, SPEND_UNKNOWN):
                 raise UserError(
                     self.env._(
                         "Order %(order)s changed after the CRM.COM wallet spend. Cancel the "
@@ -109,33 +143,45 @@ class PosOrder(models.Model):
                         order=self.pos_reference or self.name,
                     )
                 )
-        else:
-            purchase = purchases.create(self._crmcom_purchase_values(number))
+            purchase._set_to_cancel()  # made for another basket, with no spend on it
+            purchase = purchases
+        if not number or not self.config_id.crmcom_enabled or values["amount_total"] <= 0:
+            purchase._set_to_cancel()
+            return
+        if not purchase:
+            purchase = purchases.create({**values, "session_id": self.session_id.id})
         purchase.pos_order_id = self
-        self.write(
+        self.sudo().write(
             {
                 "crmcom_purchase_id": purchase.id,
                 "crmcom_participant_number": number,
                 "crmcom_participant_name": partner.name,
             }
         )
-        if purchase.state in ("pending", "unknown"):
+        if purchase.state in (PENDING, SENDING, UNKNOWN):
             self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
+
+    def _crmcom_goods_lines(self):
+        """``(line, kept qty)`` of every line but the wallet discount."""
+        return [
+            (line, line.qty - line.refunded_qty) for line in self.lines - self._crmcom_spend_lines()
+        ]
 
     def _crmcom_kept_lines(self):
         """``(product, qty, subtotal, subtotal_incl)`` of what the customer keeps: every line
-        but the wallet discount, less what was refunded."""
+        but the wallet discount, less what was refunded, at the amounts Odoo computes from
+        the line (unit price, quantity, discount, taxes), never at the amounts the till sent."""
         kept = []
-        for line in self.lines - self._crmcom_spend_lines():
-            qty = line.qty - line.refunded_qty
+        for line, qty in self._crmcom_goods_lines():
             if float_compare(qty, 0, precision_rounding=line.product_uom_id.rounding) > 0:
                 share = qty / line.qty
+                amounts = line._compute_amount_line_all()
                 kept.append(
                     (
                         line.product_id,
                         qty,
-                        line.price_subtotal * share,
-                        line.price_subtotal_incl * share,
+                        amounts["price_subtotal"] * share,
+                        amounts["price_subtotal_incl"] * share,
                     )
                 )
         return kept
@@ -155,53 +201,164 @@ class PosOrder(models.Model):
             "product_lines": lines,
         }
 
-    def _crmcom_reverse_refunded(self):
-        """A refund gives back in CRM.COM what the refunded goods earned and spent.
+    # ------------------------------------------------------------------ refunds
 
-        CRM.COM's token API cancels whole events only, so: a full refund cancels the spend
-        request and the purchase; a partial refund cancels them too and submits a
-        replacement purchase for the goods kept, spending again on it the kept goods'
-        share of what was spent. The customer keeps no award for returned goods and gets
-        back the wallet money spent on them.
+    def _crmcom_wallet_spent(self):
+        """What this (paid) order took from the wallet: its wallet discount lines."""
+        return self.currency_id.round(-sum(map(_amount_incl, self._crmcom_spend_lines())))
+
+    def _crmcom_goods_total(self, refunded=True):
+        """This order's goods, taxes included; ``refunded``: less what was refunded."""
+        total = 0.0
+        for line, kept_qty in self._crmcom_goods_lines():
+            qty = kept_qty if refunded else line.qty
+            if line.qty:
+                total += _amount_incl(line) * qty / line.qty
+        return self.currency_id.round(total)
+
+    def _crmcom_wallet_share(self, kept_total):
+        """The wallet money that stays spent on goods worth ``kept_total``: the wallet's
+        share of the price, in the proportion the sale was paid (never more than was
+        spent, nor than the goods are worth)."""
+        spent = self._crmcom_wallet_spent()
+        total = self._crmcom_goods_total(refunded=False)
+        if spent <= 0 or total <= 0 or kept_total <= 0:
+            return 0.0
+        return min(self.currency_id.round(spent * kept_total / total), spent, kept_total)
+
+    def _crmcom_refunded_orders(self):
+        return (self.lines - self._crmcom_spend_lines()).refunded_orderline_id.order_id
+
+    def _crmcom_wallet_restored(self):
+        """What this refund must give back to the wallet: the wallet's share of the goods
+        it returns (the refund's lines are counted as refunded already)."""
+        restored = 0.0
+        for original in self._crmcom_refunded_orders():
+            returned = (self.lines - self._crmcom_spend_lines()).filtered(
+                lambda line, original=original: line.refunded_orderline_id.order_id == original
+            )
+            kept_after = original._crmcom_goods_total()
+            kept_before = original.currency_id.round(kept_after - sum(map(_amount_incl, returned)))
+            restored += max(
+                original._crmcom_wallet_share(kept_before)
+                - original._crmcom_wallet_share(kept_after),
+                0.0,
+            )
+        return self.currency_id.round(restored)
+
+    def _crmcom_set_wallet_restored(self):
+        """Make this (unpaid, server-built) refund's wallet lines give back the wallet's
+        share of its goods: the lines copied from the sale are scaled to it."""
+        self.ensure_one()
+        wallet_lines = self._crmcom_spend_lines()
+        carried = -self._crmcom_wallet_spent()
+        restored = self._crmcom_wallet_restored()
+        if self.currency_id.is_zero(carried):
+            # Nothing copied to scale (the sale's wallet line was refunded already).
+            product = self.config_id.crmcom_discount_product_id
+            if self.currency_id.is_zero(restored) or not product:
+                return
+            wallet_lines.unlink()
+            self.lines = [
+                fields.Command.create(
+                    {
+                        "product_id": product.id,
+                        "qty": -1,
+                        "price_unit": -restored,
+                        "price_subtotal": restored,
+                        "price_subtotal_incl": restored,
+                        "tax_ids": [fields.Command.clear()],
+                    }
+                )
+            ]
+            self._compute_prices()
+            return
+        for line in wallet_lines:
+            line.price_unit = self.currency_id.round(line.price_unit * restored / carried)
+        difference = restored + self._crmcom_wallet_spent()  # what rounding left over
+        last = wallet_lines[-1:]
+        if not self.currency_id.is_zero(difference):
+            last.price_unit += difference / (last.qty or 1)
+        for line in wallet_lines:
+            line.update(line._compute_amount_line_all())
+        wallet_lines.filtered(lambda line: self.currency_id.is_zero(line.price_unit)).unlink()
+        self._compute_prices()
+
+    def _crmcom_reverse_refunded(self):
+        """A refund gives back what the returned goods were paid, the way they were paid.
+
+        The refund order must carry the wallet's share of the returned goods as wallet
+        lines (the till adds them): the customer gets back in cash only the cash share.
+        CRM.COM's token API cancels whole events only, so the spend request and the
+        purchase are cancelled, and a replacement purchase for the goods kept re-spends the
+        wallet's share of what is kept: CRM.COM restores exactly the refund's wallet lines.
+
+        The original is found from the refunded lines (Odoo's own link) and its purchase
+        from the outbox, never from a field the till can write.
         """
         self.ensure_one()
-        for original in self.lines.refunded_orderline_id.order_id:
-            purchase = original.crmcom_purchase_id.sudo()
-            if purchase and purchase.state not in ("cancelled", "to_cancel"):
+        originals = self._crmcom_refunded_orders()
+        restored = self._crmcom_wallet_restored()
+        currency = self.currency_id
+        carried = -self._crmcom_wallet_spent()  # the refund's wallet lines, positive
+        if float_compare(carried, restored, precision_rounding=currency.rounding):
+            raise UserError(
+                self.env._(
+                    "Refund %(order)s must give back %(wallet)s to the CRM.COM wallet (the "
+                    "wallet's share of the returned goods), but it gives back %(carried)s. "
+                    "Start the refund again from the order.",
+                    order=self.pos_reference or self.name,
+                    wallet=currency.format(restored),
+                    carried=currency.format(carried),
+                )
+            )
+        outbox = self.env["crmcom.purchase"].sudo()
+        for original in originals:
+            purchase = outbox.search(
+                [("pos_order_id", "=", original.id), ("state", "not in", (CANCELLED, TO_CANCEL))],
+                order="id desc",
+                limit=1,
+            )
+            if purchase:
                 original._crmcom_replace_purchase(purchase)
         self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
 
     def _crmcom_replace_purchase(self, purchase):
         """Cancel ``purchase`` of this (partly refunded) order; submit one for what is kept."""
         self.ensure_one()
-        kept = self._crmcom_kept_lines()
-        purchase._request_cancel()
-        if not kept:
-            return
-        purchases = self.env["crmcom.purchase"].sudo()
-        values = self._crmcom_purchase_values(purchase.participant_number, kept)
+        purchase._set_to_cancel()
+        values = self._crmcom_purchase_values(purchase.participant_number)
         kept_total = values["amount_total"]
         if kept_total <= 0:
-            return  # every item came back and only a discount line is kept: a full refund
-        spent = purchase.spent if purchase.spend_state == "posted" else 0.0
-        respend = self.currency_id.round(spent * kept_total / purchase.amount_total) if spent else 0
-        count = purchases.search_count([("pos_order_id", "=", self.id)])
-        replacement = purchases.create(
+            return  # everything came back: a full refund
+        outbox = self.env["crmcom.purchase"].sudo()
+        count = outbox.search_count([("pos_order_id", "=", self.id)])
+        replacement = outbox.create(
             {
                 **values,
                 "order_uuid": f"{self.uuid}/R{count}",
                 "pos_order_id": self.id,
                 "config_id": purchase.config_id.id,
+                "session_id": purchase.session_id.id,
                 "partner_id": purchase.partner_id.id,
                 "reference": f"{values['reference']}/R{count}",
                 "performed_on": fields.Datetime.now(),
-                # Never more than was spent: a returned discount line makes no goods dearer.
-                "respend_amount": min(respend, spent, kept_total),
+                # Never more than is spent now: returning a line of negative price (a
+                # discount) makes the kept goods dearer, never the wallet poorer.
+                "respend_amount": min(
+                    self._crmcom_wallet_share(self._crmcom_goods_total()),
+                    purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0,
+                ),
                 "replaces_id": purchase.id,
             }
         )
-        self.crmcom_purchase_id = replacement
+        self.sudo().crmcom_purchase_id = replacement
 
     def action_crmcom_retry(self):
         self.crmcom_purchase_id.sudo().action_retry()
         return True
+
+
+def _amount_incl(line):
+    """A line's total, taxes included, as Odoo computes it (not as the till sent it)."""
+    return line._compute_amount_line_all()["price_subtotal_incl"]

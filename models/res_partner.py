@@ -3,10 +3,13 @@ import logging
 import psycopg2.errors
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..crmcom import CrmComError
 from .notification import notification
+
+PROTECTED_FIELDS = frozenset({"crmcom_participant_number", "crmcom_balance", "crmcom_balance_date"})
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +32,21 @@ class ResPartner(models.Model):
         help="Last balance CRM.COM reported for this customer's wallet.",
     )
     crmcom_balance_date = fields.Datetime(string="Balance as of", readonly=True, copy=False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._crmcom_check_protected(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._crmcom_check_protected(vals)
+        return super().write(vals)
+
+    def _crmcom_check_protected(self, vals):
+        # Which wallet a contact spends from is CRM.COM's answer, never a user's input.
+        if not self.env.su and PROTECTED_FIELDS.intersection(vals):
+            raise AccessError(self.env._("The CRM.COM fields of a contact are set by Odoo only."))
 
     @api.model
     def _load_pos_data_fields(self, config):
@@ -69,16 +87,29 @@ class ResPartner(models.Model):
             _logger.info("CRM.COM balance of %s left to a concurrent update", changed.ids)
 
     @api.model
-    def _crmcom_find_or_create(self, participant):
-        """The contact of a CRM.COM participant (``rewards_participants/show`` data)."""
+    def _crmcom_find_or_create(self, participant, company):
+        """The contact of a CRM.COM participant (``rewards_participants/show`` data) that
+        ``company``'s tills may use: one of that company or shared, made if there is none."""
         number = participant["number"]
-        partner = self.search([("crmcom_participant_number", "=", number)], limit=1)
+        usable = self.search(
+            [
+                ("crmcom_participant_number", "=", number),
+                ("company_id", "in", (False, company.id)),
+            ],
+            order="id",
+        )
+        # The company's own contact before a shared one.
+        partner = usable.filtered("company_id")[:1] or usable[:1]
         owner = (participant.get("accounts_receivable") or {}).get("account_owner") or {}
         name = owner.get("name") or participant.get("accounts_receivable", {}).get("name") or number
         balance = float((participant.get("wallet") or {}).get("balance") or 0)
         if not partner:
+            # Shared, unless another company's contact has this number: then this
+            # company's own, so that neither company sees the other's customer.
+            taken = self.search_count([("crmcom_participant_number", "=", number)], limit=1)
             partner = self.create(
                 {
+                    "company_id": company.id if taken else False,
                     "name": name,
                     "is_company": owner.get("type") == "COMPANY",
                     "crmcom_participant_number": number,

@@ -5,11 +5,18 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 
-# Faults that do not process the request at all.
-BEFORE_PROCESSING = frozenset({"http_500", "drop", "expired_token"})
-# Faults that process and commit the request, then spoil the reply.
-AFTER_PROCESSING = frozenset({"drop_after", "timeout_after", "malformed_json"})
+# Faults that do not process the request at all. CRM.COM does not document the HTTP status of
+# its errors, nor whether a server error carries the JSON envelope: "http_500" answers an HTML
+# page, "http_500_envelope" an error envelope ({"status": {"code": "INTERNAL_ERROR"}}).
+BEFORE_PROCESSING = frozenset({"http_500", "http_500_envelope", "drop", "expired_token"})
+# Faults that process and commit the request, then spoil the reply (the two server errors
+# above, answered after the work was done).
+AFTER_PROCESSING = frozenset(
+    {"drop_after", "timeout_after", "malformed_json", "http_500_after", "http_500_envelope_after"}
+)
 KINDS = frozenset({"latency"}) | BEFORE_PROCESSING | AFTER_PROCESSING
+SERVER_ERRORS = frozenset({"http_500", "http_500_envelope", "http_500_after",
+                           "http_500_envelope_after"})  # fmt: skip
 DEFAULT_SECONDS = {"latency": 2.0, "timeout_after": 60.0}
 _API_PREFIX = "crmapi/rest/v2/"
 
@@ -20,6 +27,7 @@ class Fault:
     method: str | None = None  # None: any API method
     times: int | None = 1  # None: until cleared
     seconds: float | None = None
+    http_status: int = 500  # of the server-error kinds: 500, 502, 503...
 
     def matches(self, method: str, needs_token: bool) -> bool:
         if self.method is not None and self.method != method:
@@ -39,6 +47,7 @@ class FaultInjector:
         method: str | None = None,
         times: int | None = 1,
         seconds: float | None = None,
+        http_status: int = 500,
     ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(KINDS)}")
@@ -53,7 +62,13 @@ class FaultInjector:
             seconds = DEFAULT_SECONDS.get(kind)
         elif isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
             raise ValueError("seconds must be a non-negative number")
-        fault = Fault(kind, method, times, seconds)
+        if (
+            isinstance(http_status, bool)
+            or not isinstance(http_status, int)
+            or not 500 <= http_status <= 599
+        ):
+            raise ValueError("http_status must be a server error status (500-599)")
+        fault = Fault(kind, method, times, seconds, http_status)
         with self._lock:
             self._faults.append(fault)
         return fault

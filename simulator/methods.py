@@ -661,7 +661,7 @@ def create_purchase(call: Call) -> dict:
         for p in state.purchases.values()
     ):
         raise ApiError(
-            "DUPLICATE_REFERENCE_NUMBER",
+            config.duplicate_reference_code,
             "Duplicate reference number",
             f"A purchase with reference number {reference} already exists.",
         )
@@ -877,7 +877,7 @@ def create_spend_request(call: Call) -> dict:
         )
     ):
         raise ApiError(
-            "DUPLICATE_REFERENCE_NUMBER",
+            config.duplicate_reference_code,
             "Duplicate reference number",
             f"A spend request with external reference {reference} already exists.",
         )

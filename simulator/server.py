@@ -218,9 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(latency.seconds)
         kind = fault.kind if fault else None
         note = f" [fault {kind}]" if kind else ""
-        if kind == "http_500":
-            body = b"<html><body><h1>500 Internal Server Error</h1></body></html>"
-            return self._send(500, body, "text/html") + note
+        if kind in ("http_500", "http_500_envelope"):
+            return self._server_error(fault) + " before processing" + note
         if kind == "drop":
             self.close_connection = True
             return "dropped before processing" + note
@@ -235,10 +234,20 @@ class _Handler(BaseHTTPRequestHandler):
             return f"processed ({envelope['status']['code']}), reply dropped" + note
         if kind == "timeout_after":
             time.sleep(fault.seconds)
+        if kind in ("http_500_after", "http_500_envelope_after"):
+            done = envelope["status"]["code"]
+            return self._server_error(fault) + f" after processing ({done})" + note
         if kind == "malformed_json":
             encoded = encode_json(envelope)
             return self._send(200, encoded[: len(encoded) // 2]) + note
         return self._send(status, envelope) + note
+
+    def _server_error(self, fault) -> str:
+        if "envelope" in fault.kind:
+            err = ApiError("INTERNAL_ERROR", "Internal server error", "Try again later.")
+            return self._send(fault.http_status, error_envelope(err))
+        body = f"<html><body><h1>{fault.http_status} Server Error</h1></body></html>".encode()
+        return self._send(fault.http_status, body, "text/html")
 
     # -- controls --------------------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ ORGANISATION = "CRMDEMO"
 class SimulatorConfig:
     token_lifetime: int = 7200  # seconds after issue, regardless of use (R12+ behaviour)
     reject_duplicate_reference: bool = True
+    # The code of that refusal is not documented: tests run the client under several.
+    duplicate_reference_code: str = "DUPLICATE_REFERENCE_NUMBER"
     error_http_status: int = 200
     award_rate: Decimal = Decimal("0.05")
     min_spend: Decimal = Decimal("1.00")
@@ -58,6 +60,10 @@ def _parse_config_value(name: str, value: Any) -> Any:
         if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
             raise ValueError(f"{name} must be a list of product codes")
         return tuple(value)
+    if name == "duplicate_reference_code":
+        if not isinstance(value, str) or not value.strip() or value == "OK":
+            raise ValueError(f"{name} must be a non-empty error code other than OK")
+        return value
     if name == "reject_duplicate_reference":
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be a boolean")

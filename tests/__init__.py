@@ -4,6 +4,7 @@ from . import test_config
 from . import test_access
 from . import test_call_log
 from . import test_frontend
+from . import test_frontend_cashier
 from . import test_cashier_server
 from . import test_product_sync
 from . import test_refunds
@@ -12,3 +13,5 @@ from . import test_properties
 from . import test_lost_spend
 from . import test_concurrency
 from . import test_refund_properties
+from . import test_money_safety
+from . import test_hostile_till

@@ -4,6 +4,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..models.crmcom_purchase import REFUSALS_BEFORE_PARKING
 from .common import API_KEY, JOHN_CARD, CashierCase
 
 
@@ -228,12 +229,16 @@ class TestCashierServer(CashierCase):
 
     def test_refused_purchase_is_failed_and_can_be_retried(self):
         # A contact linked earlier whose membership has ended since.
-        terry = self.env["res.partner"].create(
-            {"name": "Terry Minated", "crmcom_participant_number": "P0003"}
+        terry = (
+            self.env["res.partner"]
+            .sudo()
+            .create({"name": "Terry Minated", "crmcom_participant_number": "P0003"})
         )
         order = self.paid_order(terry, "uuid-0007")
-        self.run_submit_cron()
         purchase = order.crmcom_purchase_id
+        for _refusal in range(REFUSALS_BEFORE_PARKING):  # tried again, then parked
+            purchase.sudo().next_attempt_at = False
+            self.run_submit_cron()
         self.assertEqual(purchase.state, "failed")
         self.assertIn("PARTICIPANT_TERMINATED", purchase.last_error)
         to_do = self.env["crmcom.purchase"].search(

@@ -80,9 +80,12 @@ patch(PosOrder.prototype, {
             group.incl += line.priceIncl;
             group.excl += line.priceExcl;
         }
-        const positive = [...groups.values()].filter((group) => group.incl > 0);
+        // A sale's discount (amount > 0) is split over its goods; a refund's wallet share
+        // (amount < 0, given back to the wallet) over the goods it returns.
+        const sign = amount < 0 ? -1 : 1;
+        const positive = [...groups.values()].filter((group) => sign * group.incl > 0);
         const total = positive.reduce((sum, group) => sum + group.incl, 0);
-        if (!product || total <= 0) {
+        if (!product || sign * total <= 0) {
             return [];
         }
         let remaining = this.currency.round(amount);
@@ -94,10 +97,10 @@ patch(PosOrder.prototype, {
             remaining = this.currency.round(remaining - share);
             return {
                 product_id: product,
-                qty: 1,
+                qty: sign,
                 // First guess of the unit price from the group's own excl./incl. ratio; the
                 // exact figure is settled once the line exists (taxes, fiscal position).
-                price_unit: -share * (group.excl / group.incl),
+                price_unit: -sign * share * (group.excl / group.incl),
                 tax_ids: group.taxes,
                 _crmcomTarget: share,
             };
@@ -136,6 +139,32 @@ patch(PosOrder.prototype, {
         }
         this.triggerRecomputeAllPrices?.();
         return created.map(([line]) => line);
+    },
+    /**
+     * What a refund of `refunded` (lines of this paid order, as `[line, qty]`) gives back to
+     * the wallet: the wallet's share of the returned goods, in the proportion the sale was
+     * paid. The server computes the same figure and refuses a refund that differs.
+     */
+    getCrmComWalletShareOf(refunded) {
+        const spent = this.getCrmComSpentAmount();
+        const goods = this.lines.filter((line) => !this.isCrmComDiscountLine(line) && line.qty);
+        const total = this.currency.round(goods.reduce((sum, line) => sum + line.priceIncl, 0));
+        if (spent <= 0 || total <= 0) {
+            return 0;
+        }
+        const keptBefore = this.currency.round(
+            goods.reduce(
+                (sum, line) => sum + (line.priceIncl * (line.qty - (line.refunded_qty || 0))) / line.qty,
+                0
+            )
+        );
+        const returned = refunded
+            .filter(([line]) => !this.isCrmComDiscountLine(line) && line.qty)
+            .reduce((sum, [line, qty]) => sum + (line.priceIncl * qty) / line.qty, 0);
+        const keptAfter = this.currency.round(keptBefore - returned);
+        const share = (kept) =>
+            kept <= 0 ? 0 : Math.min(this.currency.round((spent * kept) / total), spent, kept);
+        return Math.max(0, this.currency.round(share(keptBefore) - share(keptAfter)));
     },
     _crmcomDiscountSum() {
         return this.getCrmComDiscountLines().reduce((sum, line) => sum + line.priceIncl, 0);
