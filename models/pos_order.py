@@ -209,12 +209,14 @@ class PosOrder(models.Model):
 
     def _crmcom_goods_total(self, refunded=True):
         """This order's goods, taxes included; ``refunded``: less what was refunded."""
+        # Rounded line by line, as the purchase lines sent to CRM.COM are.
+        round_ = self.currency_id.round
         total = 0.0
         for line, kept_qty in self._crmcom_goods_lines():
             qty = kept_qty if refunded else line.qty
             if line.qty:
-                total += _amount_incl(line) * qty / line.qty
-        return self.currency_id.round(total)
+                total += round_(_amount_incl(line) * qty / line.qty)
+        return round_(total)
 
     def _crmcom_wallet_share(self, kept_total):
         """The wallet money that stays spent on goods worth ``kept_total``: the wallet's

@@ -152,16 +152,19 @@ patch(PosOrder.prototype, {
         if (spent <= 0 || total <= 0) {
             return 0;
         }
-        const keptBefore = this.currency.round(
+        // Rounded line by line, as the server and the purchase lines do.
+        const round = (value) => this.currency.round(value);
+        const keptBefore = round(
             goods.reduce(
-                (sum, line) => sum + (line.priceIncl * (line.qty - (line.refunded_qty || 0))) / line.qty,
+                (sum, line) =>
+                    sum + round((line.priceIncl * (line.qty - (line.refunded_qty || 0))) / line.qty),
                 0
             )
         );
         const returned = refunded
             .filter(([line]) => !this.isCrmComDiscountLine(line) && line.qty)
             .reduce((sum, [line, qty]) => sum + (line.priceIncl * qty) / line.qty, 0);
-        const keptAfter = this.currency.round(keptBefore - returned);
+        const keptAfter = round(keptBefore - returned);
         const share = (kept) =>
             kept <= 0 ? 0 : Math.min(this.currency.round((spent * kept) / total), spent, kept);
         return Math.max(0, this.currency.round(share(keptBefore) - share(keptAfter)));
