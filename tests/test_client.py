@@ -1,9 +1,8 @@
-"""The CRM.COM client alone (no Odoo), against the simulator over real HTTP."""
+"""The CRM.COM client alone (no Odoo model), against the simulator over real HTTP."""
 
 import json
 import socket
 import time
-import unittest
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,7 +17,7 @@ from ..crmcom import (
     TransportError,
 )
 from ..crmcom.client import identifier, mask_secrets, normalise_amounts, parse_amount
-from .common import API_KEY, SimulatorMixin
+from .common import API_KEY, PlainCase, SimulatorMixin
 
 CARD = {"access_token_identifier": {"authentication_code": "4000123412341234"}}
 JOHN = {"accounts_receivable_identifier": {"number": "AR0001"}}
@@ -40,7 +39,7 @@ class FakeClock:
         return self.now
 
 
-class TestCrmComClient(SimulatorMixin, unittest.TestCase):
+class TestCrmComClient(SimulatorMixin, PlainCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

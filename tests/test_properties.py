@@ -13,7 +13,6 @@ import math
 import os
 import string
 import tempfile
-import unittest
 from decimal import Decimal, InvalidOperation
 
 from hypothesis import HealthCheck, example, given, settings
@@ -40,7 +39,7 @@ from ..crmcom.client import (
     parse_amount,
 )
 from ..models.pos_config import MAX_AMOUNT, _clean_amount
-from .common import CashierCase
+from .common import CashierCase, PlainCase
 
 # Hypothesis still caches Unicode tables and source constants in ./.hypothesis: keep them out
 # of whatever folder the tests run from (the repository, when pytest is run there).
@@ -157,7 +156,7 @@ def unwrap(text, status_code=200, safe=True):
 # ---------------------------------------------------------------------- client alone
 
 
-class TestClientProperties(unittest.TestCase):
+class TestClientProperties(PlainCase):
     """The envelope, amounts and masking rules of crmcom/client.py, on generated replies."""
 
     @PURE

@@ -1,4 +1,4 @@
-"""Contract tests of the CRM.COM simulator: plain unittest + requests, no Odoo needed."""
+"""Contract tests of the CRM.COM simulator, over real HTTP (no database needed)."""
 
 import base64
 import json
@@ -6,12 +6,12 @@ import re
 import socket
 import threading
 import time
-import unittest
 from decimal import Decimal
 
 import requests
 
 from ..simulator.server import SimulatorServer
+from .common import PlainCase
 
 API = "/crmapi/rest/v2/"
 KEY = "SIM-SYSTEM-KEY"
@@ -34,7 +34,7 @@ def line(total, vat="0.00", code="SKU-1", **extra):
     }
 
 
-class SimulatorCase(unittest.TestCase):
+class SimulatorCase(PlainCase):
     """One simulator for the class, wiped and reseeded before every test."""
 
     @classmethod
@@ -1227,7 +1227,3 @@ class TestServer(SimulatorCase):
         numbers = sorted(p.number for p in self.sim.state.purchases.values())
         self.assertEqual(numbers, [f"PCE{i:07d}" for i in range(1, 21)])
         self.assertTrue(all(re.fullmatch(r"[0-9A-F]{32}", p) for p in self.sim.state.purchases))
-
-
-if __name__ == "__main__":
-    unittest.main()
