@@ -17,7 +17,8 @@ IDENTIFICATION_MEANS = ("card", "phone", "email", "number")
 
 
 class PosConfig(models.Model):
-    _inherit = "pos.config"
+    _name = "pos.config"
+    _inherit = ["pos.config", "crmcom.server.fields.mixin"]
 
     crmcom_enabled = fields.Boolean(
         string="CRM.COM Rewards",
@@ -38,26 +39,22 @@ class PosConfig(models.Model):
         help="Product of the discount line that carries what the customer spent from the wallet.",
     )
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._crmcom_check_settings_access(vals)
-        return super().create(vals_list)
+    _crmcom_server_fields = frozenset(
+        {
+            "crmcom_enabled",
+            "crmcom_discount_product_id",
+            *(f"crmcom_identify_{mean}" for mean in IDENTIFICATION_MEANS),
+        }
+    )
 
-    def write(self, vals):
-        self._crmcom_check_settings_access(vals)
-        return super().write(vals)
-
-    def _crmcom_check_settings_access(self, vals):
-        """Cashiers may write a till (Odoo lets them); its CRM.COM settings are managers'."""
-        if (
-            self.env.su
-            or not any(key.startswith("crmcom_") for key in vals)
-            or self.env.user.has_group("point_of_sale.group_pos_manager")
-        ):
-            return
-        raise AccessError(
-            self.env._("Only Point of Sale managers can change the CRM.COM settings of a till.")
+    def _crmcom_may_write_server_fields(self):
+        # Cashiers may write a till (Odoo lets them); its CRM.COM settings are for Point of
+        # Sale managers and administrators.
+        user = self.env.user
+        return (
+            super()._crmcom_may_write_server_fields()
+            or user.has_group("point_of_sale.group_pos_manager")
+            or user.has_group("base.group_system")
         )
 
     @api.constrains(

@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
 from .crmcom_purchase import (
@@ -12,14 +12,13 @@ from .crmcom_purchase import (
     UNKNOWN,
 )
 
-# Written by the server only: what decides where wallet money goes.
-PROTECTED_FIELDS = frozenset(
-    {"crmcom_purchase_id", "crmcom_participant_number", "crmcom_participant_name"}
-)
-
 
 class PosOrder(models.Model):
-    _inherit = "pos.order"
+    _name = "pos.order"
+    _inherit = ["pos.order", "crmcom.server.fields.mixin"]
+    _crmcom_server_fields = frozenset(
+        {"crmcom_purchase_id", "crmcom_participant_number", "crmcom_participant_name"}
+    )
 
     crmcom_purchase_id = fields.Many2one(
         "crmcom.purchase",
@@ -60,20 +59,6 @@ class PosOrder(models.Model):
                 if order.crmcom_purchase_id
                 else logs
             )
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._crmcom_check_protected(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._crmcom_check_protected(vals)
-        return super().write(vals)
-
-    def _crmcom_check_protected(self, vals):
-        if not self.env.su and PROTECTED_FIELDS.intersection(vals):
-            raise AccessError(self.env._("The CRM.COM fields of an order are set by Odoo only."))
 
     @api.model
     def _process_order(self, order, existing_order):

@@ -3,19 +3,21 @@ import logging
 import psycopg2.errors
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..crmcom import CrmComError
 from .notification import notification
 
-PROTECTED_FIELDS = frozenset({"crmcom_participant_number", "crmcom_balance", "crmcom_balance_date"})
-
 _logger = logging.getLogger(__name__)
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "crmcom.server.fields.mixin"]
+    # Which wallet a contact spends from is CRM.COM's answer, never a user's input.
+    _crmcom_server_fields = frozenset(
+        {"crmcom_participant_number", "crmcom_balance", "crmcom_balance_date"}
+    )
 
     crmcom_participant_number = fields.Char(
         string="CRM.COM participant",
@@ -32,21 +34,6 @@ class ResPartner(models.Model):
         help="Last balance CRM.COM reported for this customer's wallet.",
     )
     crmcom_balance_date = fields.Datetime(string="Balance as of", readonly=True, copy=False)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        for vals in vals_list:
-            self._crmcom_check_protected(vals)
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._crmcom_check_protected(vals)
-        return super().write(vals)
-
-    def _crmcom_check_protected(self, vals):
-        # Which wallet a contact spends from is CRM.COM's answer, never a user's input.
-        if not self.env.su and PROTECTED_FIELDS.intersection(vals):
-            raise AccessError(self.env._("The CRM.COM fields of a contact are set by Odoo only."))
 
     @api.model
     def _load_pos_data_fields(self, config):
