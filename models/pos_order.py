@@ -233,9 +233,18 @@ class PosOrder(models.Model):
             )
         return self.currency_id.round(restored)
 
+    def _refund(self):
+        # The back office's refund copies the sale's wallet lines whole: they must carry
+        # only the wallet's share of what is returned.
+        refunds = super()._refund()
+        for refund in refunds:
+            refund._crmcom_set_wallet_restored()
+        return refunds
+
     def _crmcom_set_wallet_restored(self):
         """Make this (unpaid, server-built) refund's wallet lines give back the wallet's
-        share of its goods: the lines copied from the sale are scaled to it."""
+        share of its goods: the lines copied from the sale are scaled to it (call it
+        again after changing the refund's lines)."""
         self.ensure_one()
         wallet_lines = self._crmcom_spend_lines()
         carried = -self._crmcom_wallet_spent()

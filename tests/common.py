@@ -133,6 +133,23 @@ class CashierCase(SimulatorMixin, TestPoSCommon):
         result = self.env["pos.order"].sync_from_ui([data])
         return self.env["pos.order"].browse(result["pos.order"][0]["id"])
 
+    def refund(self, order, lines=None):
+        """Refund ``lines`` of ``order`` (default: all it keeps) from the back office, with
+        the wallet's share of them; pay it in cash."""
+        refund = order._refund()
+        if lines is not None:
+            refund.lines.filtered(
+                lambda line: (
+                    line.refunded_orderline_id not in lines
+                    and line.product_id != self.spend_product
+                )
+            ).unlink()
+            refund._crmcom_set_wallet_restored()
+        cash = self.config.payment_method_ids.filtered("is_cash_count")[:1]
+        self.make_payment(refund, cash, refund.amount_total)
+        self.assertEqual(refund.state, "paid")
+        return refund
+
     def run_submit_cron(self):
         with self.enter_registry_test_mode():
             self.env.ref(

@@ -182,20 +182,6 @@ class TestMoneySafety(CashierCase):
                         {p["life_cycle_state"] for p in originals}, {"CANCELLED"}, originals
                     )
 
-    def refund(self, order, lines):
-        """Refund ``lines`` of ``order`` from the back office, with its wallet share."""
-        refund = order._refund()
-        refund.lines.filtered(
-            lambda line: (
-                line.refunded_orderline_id not in lines and line.product_id != self.spend_product
-            )
-        ).unlink()
-        refund._crmcom_set_wallet_restored()
-        cash = self.config.payment_method_ids.filtered("is_cash_count")[:1]
-        self.make_payment(refund, cash, refund.amount_total)
-        self.assertEqual(refund.state, "paid")
-        return refund
-
     # ------------------------------------------------------------------ duplicates
 
     def test_a_duplicate_refusal_under_any_code_adopts_what_crmcom_has(self):
