@@ -242,10 +242,9 @@ class CrmcomPurchase(models.Model):
         """CRM.COM refused the purchase and does not have it: try again, then park it."""
         self.ensure_one()
         refusals = self.refusals + 1
-        self._set_retry(exc, FAILED if refusals >= REFUSALS_BEFORE_PARKING else PENDING)
-        self.refusals = refusals
-        if self.state == FAILED:
-            self.next_attempt_at = False
+        parked = refusals >= REFUSALS_BEFORE_PARKING
+        self._set_retry(exc, FAILED if parked else PENDING)
+        self.write({"refusals": refusals, **({"next_attempt_at": False} if parked else {})})
 
     def _set_to_cancel(self):
         """Undo this sale in CRM.COM (refund, abandoned sale); the cron makes the calls."""
@@ -411,34 +410,29 @@ class CrmcomPurchase(models.Model):
         self._set_spend_posted(data, amount, reference)
         return self.spent
 
-    def _cancel_spend(self, client):
-        """``spend_requests/cancel``; an uncertain reply or a refusal is looked up."""
-        self.ensure_one()
+    def _cancel_event(self, cancel, iterate, fields_set, number):
+        """Cancel the event ``number`` (``cancel``: the client's cancel method). An
+        uncertain reply or a refusal is looked up (``iterate``: the matching list method):
+        cancelled is done; anything else raises, and the cancel is sent again later, which
+        moves no money twice (CRM.COM cancels posted events only)."""
         try:
-            client.cancel_spend_request({"number": self.spend_number})
+            cancel({"number": number})
         except CrmComError as exc:
             if not (exc.outcome_unknown or _is_refusal(exc)):
                 raise
-            spend = self._find_event(
-                client.iter_spend_requests, SPEND_LIST_FIELDS, number=self.spend_number
-            )
-            if not spend or spend.get("life_cycle_state") != CRM_CANCELLED:
+            event = self._find_event(iterate, fields_set, number=number)
+            if not event or event.get("life_cycle_state") != CRM_CANCELLED:
                 raise
-        self._set_spend_cancelled()
 
-    def _cancel_purchase(self, client):
-        """``purchases/cancel``; an uncertain reply or a refusal is looked up."""
+    def _cancel_spend(self, client):
         self.ensure_one()
-        try:
-            client.cancel_purchase({"number": self.crmcom_number})
-        except CrmComError as exc:
-            if not (exc.outcome_unknown or _is_refusal(exc)):
-                raise
-            purchase = self._find_event(
-                client.iter_purchases, PURCHASE_FIELDS, number=self.crmcom_number
-            )
-            if not purchase or purchase.get("life_cycle_state") != CRM_CANCELLED:
-                raise
+        self._cancel_event(
+            client.cancel_spend_request,
+            client.iter_spend_requests,
+            SPEND_LIST_FIELDS,
+            self.spend_number,
+        )
+        self._set_spend_cancelled()
 
     def _cancel_now(self, client):
         """Cancel the spend request, then the purchase, in CRM.COM (each only if it is
@@ -447,15 +441,15 @@ class CrmcomPurchase(models.Model):
             purchase._adopt_spend(client)
             if purchase.spend_state == SPEND_POSTED:
                 purchase._cancel_spend(client)
-            if (
-                not purchase.crmcom_number
-                and purchase.state in (SENDING, UNKNOWN, TO_CANCEL)
-                and not purchase._adopt_existing(client)
-            ):
-                purchase._set_cancelled()  # it never arrived
-                continue
+            if not purchase.crmcom_number and purchase.state in (SENDING, UNKNOWN, TO_CANCEL):
+                purchase._adopt_existing(client)  # it may have arrived
             if purchase.crmcom_number:
-                purchase._cancel_purchase(client)
+                purchase._cancel_event(
+                    client.cancel_purchase,
+                    client.iter_purchases,
+                    PURCHASE_FIELDS,
+                    purchase.crmcom_number,
+                )
             purchase._set_cancelled()
 
     def _refresh_balance(self, client):

@@ -9,7 +9,7 @@ import { patch } from "@web/core/utils/patch";
 patch(TicketScreen.prototype, {
     async addAdditionalRefundInfo(order, destinationOrder) {
         await super.addAdditionalRefundInfo(...arguments);
-        if (!order.getCrmComSpentAmount?.() || !order.hasCrmComSpend()) {
+        if (!(order.getCrmComSpentAmount() > 0)) {
             return;
         }
         // The wallet line is never refunded as such: its share follows the goods.
