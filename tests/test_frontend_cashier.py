@@ -3,6 +3,7 @@
 from odoo import Command
 from odoo.tests import tagged
 
+from ..models.pos_order import _amount_incl
 from .common import CrmComHttpCase
 
 
@@ -110,3 +111,30 @@ class TestCrmComCashier(CrmComHttpCase):
         state = self.simulator_state()
         self.assertEqual(self._john().crmcom_participant_number, "P0001")
         self.assertTrue(state, "the simulator reports its state")
+
+    def test_refund_gives_back_the_wallet_share(self):
+        session = self._open_and_tour("CrmComRefundTour")
+        sale = session.order_ids.filtered(lambda order: not order.is_refund)
+        refund = session.order_ids - sale
+        self.assertEqual(len(refund), 1)
+        self.assertEqual(refund.state, "paid")
+        wallet = refund.lines.filtered(lambda line: line.product_id == self._spend())
+        # Odoo stores a refund's line totals in the refund's sign: read them as it computes.
+        restored = sum(map(_amount_incl, wallet))
+        self.assertAlmostEqual(restored, 8.42, places=2)
+        self.assertAlmostEqual(refund.amount_total, -11.58, places=2)
+        # For the shirt that is kept: cash paid - cash refunded + wallet spent - restored.
+        shirt = sale.lines.filtered(lambda line: line.product_id == self.shirt)
+        paid = sum(sale.payment_ids.mapped("amount")) + sum(refund.payment_ids.mapped("amount"))
+        spent = sale.lines.filtered(lambda line: line.product_id == self._spend())
+        wallet_spent = -sum(spent.mapped("price_subtotal_incl"))
+        wallet_kept = wallet_spent - restored
+        self.assertAlmostEqual(paid + wallet_kept, shirt.price_subtotal_incl, places=2)
+        self.env["crmcom.purchase"].sudo().search([]).write({"next_attempt_at": False})
+        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").method_direct_trigger()
+        state = self.simulator_state()
+        posted = [p for p in state["purchases"] if p["life_cycle_state"] == "POSTED"]
+        self.assertEqual(len(posted), 1, "the replacement, for the shirt")
+        spends = [s for s in state["spend_requests"] if s["life_cycle_state"] == "POSTED"]
+        self.assertEqual([float(s["spend_amount"]) for s in spends], [11.58])
+        self.assertEqual(sale.crmcom_purchase_id.spent, 11.58)

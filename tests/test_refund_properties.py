@@ -208,9 +208,11 @@ class TestRefundProperties(TestPoSCommon):
         if spent:
             wallet = order.lines.filtered(lambda line: line.product_id == self.spend_product)
             goods = order.lines - wallet
-            # At the amounts Odoo computes from the lines, as the add-on reads them.
+            # At the amounts Odoo computes from the lines, rounded line by line as the
+            # purchase lines are.
             sale_spent = -sum(line.price_unit * line.qty for line in wallet)
-            share = sale_spent * kept / sum(line.price_unit * line.qty for line in goods)
+            total = sum(self.currency.round(line.price_unit * line.qty) for line in goods)
+            share = sale_spent * kept / total
             self.assertLessEqual(abs(respend - min(share, spent, kept)), 0.005 + 1e-9, context)
         given_back = spent - respend
         self.assertGreaterEqual(given_back, 0.0, context)
@@ -241,6 +243,14 @@ class TestRefundProperties(TestPoSCommon):
         discount_share=0.0,
         spent_share=1.0,
         steps=[[1 / 3]],
+        rest=False,
+    )
+    # Lines worth less than a cent: the goods total is rounded line by line.
+    @example(
+        lines=[(0.03, 6, 0.0), (0.8, 88, 0.0)],
+        discount_share=0.0,
+        spent_share=1.0,
+        steps=[[0.0, 0.125, 0.0, 0.0, 0.0]],
         rest=False,
     )
     # Every item returned, the discount line kept; or only the discount line returned.

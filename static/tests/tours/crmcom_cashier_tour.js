@@ -3,6 +3,7 @@ import * as Dialog from "@point_of_sale/../tests/generic_helpers/dialog_util";
 import * as ProductScreen from "@point_of_sale/../tests/pos/tours/utils/product_screen_util";
 import * as PaymentScreen from "@point_of_sale/../tests/pos/tours/utils/payment_screen_util";
 import * as ReceiptScreen from "@point_of_sale/../tests/pos/tours/utils/receipt_screen_util";
+import * as TicketScreen from "@point_of_sale/../tests/pos/tours/utils/ticket_screen_util";
 import { scan_barcode } from "@point_of_sale/../tests/generic_helpers/utils";
 import * as CrmCom from "@pos_crmcom_rewards/../tests/tours/utils/crmcom_util";
 import { registry } from "@web/core/registry";
@@ -173,5 +174,45 @@ registry.category("web_tour.tours").add("CrmComSpendTour", {
             CrmCom.receiptHas(".o_crmcom_receipt_awarded", "2.38"),
             CrmCom.receiptHas(".o_crmcom_receipt_spent", "27.38"),
             CrmCom.receiptHas(".o_crmcom_receipt_balance", "0.00"),
+        ].flat(),
+});
+
+registry.category("web_tour.tours").add("CrmComRefundTour", {
+    steps: () =>
+        [
+            Chrome.startPoS(),
+            Dialog.confirm("Open Register"),
+            ProductScreen.isShown(),
+            CrmCom.clickRewards(),
+            CrmCom.identify("card", "4000123412341234"),
+            CrmCom.confirmCustomer(),
+            ProductScreen.clickDisplayedProduct("CRM Shirt"),
+            ProductScreen.clickDisplayedProduct("CRM Book"),
+            CrmCom.previewIs({ award: "2.38", spendable: "25.00" }),
+            CrmCom.clickSpend(),
+            CrmCom.typeAmount("<<"),
+            CrmCom.typeAmount("20"),
+            CrmCom.confirmAmount(),
+            CrmCom.spentIs("20.00"),
+            ProductScreen.totalAmountIs("27.50"),
+            ProductScreen.clickPayButton(),
+            PaymentScreen.clickPaymentMethod("Bank"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
+            ReceiptScreen.clickNextOrder(),
+
+            // The book comes back: 20.00 of the 47.50 of goods, paid 8.42 from the wallet
+            // (its share of the 20.00 spent) and 11.58 in cash.
+            ...ProductScreen.clickRefund(),
+            TicketScreen.selectOrderByPrice("27.50"),
+            ProductScreen.clickLine("CRM Book"),
+            ProductScreen.clickNumpad("1"),
+            TicketScreen.confirmRefund(),
+            PaymentScreen.isShown(),
+            CrmCom.refundWalletLinesTotal(8.42),
+            PaymentScreen.totalIs("-11.58"),
+            PaymentScreen.clickPaymentMethod("Bank"),
+            PaymentScreen.clickValidate(),
+            ReceiptScreen.isShown(),
         ].flat(),
 });

@@ -80,12 +80,9 @@ patch(PosOrder.prototype, {
             group.incl += line.priceIncl;
             group.excl += line.priceExcl;
         }
-        // A sale's discount (amount > 0) is split over its goods; a refund's wallet share
-        // (amount < 0, given back to the wallet) over the goods it returns.
-        const sign = amount < 0 ? -1 : 1;
-        const positive = [...groups.values()].filter((group) => sign * group.incl > 0);
+        const positive = [...groups.values()].filter((group) => group.incl > 0);
         const total = positive.reduce((sum, group) => sum + group.incl, 0);
-        if (!product || sign * total <= 0) {
+        if (!product || total <= 0) {
             return [];
         }
         let remaining = this.currency.round(amount);
@@ -97,10 +94,12 @@ patch(PosOrder.prototype, {
             remaining = this.currency.round(remaining - share);
             return {
                 product_id: product,
-                qty: sign,
+                // Amounts read in the order's own sign (Odoo shows a refund's lines
+                // positive): on a refund, the wallet's share of the returned goods.
+                qty: this.orderSign || 1,
                 // First guess of the unit price from the group's own excl./incl. ratio; the
                 // exact figure is settled once the line exists (taxes, fiscal position).
-                price_unit: -sign * share * (group.excl / group.incl),
+                price_unit: -share * (group.excl / group.incl),
                 tax_ids: group.taxes,
                 _crmcomTarget: share,
             };

@@ -170,6 +170,23 @@ export function discountLinesTotal(amount, count) {
         },
     };
 }
+/** The refund being paid gives back `amount` to the wallet (lines of the spend product). */
+export function refundWalletLinesTotal(amount) {
+    return {
+        content: `the refund's wallet lines give back ${amount}`,
+        trigger: ".payment-screen",
+        run() {
+            const order = posmodel.getOrder();
+            const total = order
+                .getCrmComDiscountLines()
+                .reduce((sum, line) => sum + line.priceIncl, 0);
+            // Odoo reads a refund's lines in the refund's sign: what goes back is negative.
+            if (!order.is_refund || Math.abs(total + amount) > 0.001) {
+                throw new Error(`the refund's wallet lines add up to ${total}, expected -${amount}`);
+            }
+        },
+    };
+}
 export function receiptHas(selector, text) {
     return {
         content: `receipt ${selector} shows '${text}'`,

@@ -21,7 +21,7 @@ patch(TicketScreen.prototype, {
             .map((line) => [line.refunded_orderline_id, -line.qty]);
         const share = order.getCrmComWalletShareOf(refunded);
         if (share > 0) {
-            destinationOrder.applyCrmComDiscount(-share);
+            destinationOrder.applyCrmComDiscount(share);
         }
     },
 });
