@@ -257,6 +257,27 @@ class PosConfig(models.Model):
             return self._crmcom_error(exc)
         return {"ok": True}
 
+    def crmcom_refund_share(self, order_id, lines):
+        """What a refund of ``lines`` (``[[line id, quantity], ...]``) of the paid order
+        ``order_id`` gives back to the wallet: the till puts it on the refund."""
+        self._crmcom_check_till()
+        invalid = self._crmcom_refusal("invalid", self.env._("This refund cannot be checked."))
+        if type(order_id) is not int or not isinstance(lines, list) or len(lines) > MAX_LINES:
+            return invalid
+        order = self.env["pos.order"].sudo().browse(order_id).exists()
+        if not order or order.company_id != self.company_id or order.state == "draft":
+            return invalid
+        returning = {}
+        for item in lines:
+            if not isinstance(item, list) or len(item) != 2 or type(item[0]) is not int:
+                return invalid
+            line = order.lines.filtered(lambda line, line_id=item[0]: line.id == line_id)
+            qty = _clean_amount(item[1])
+            if not line or qty is None or qty < 0:
+                return invalid
+            returning[line] = returning.get(line, 0.0) + qty
+        return {"ok": True, "wallet": order._crmcom_wallet_share_of(returning)}
+
     def _crmcom_check_till(self):
         """Only a user with an open session of this (CRM.COM-enabled) till may call."""
         self.ensure_one()

@@ -192,46 +192,76 @@ class PosOrder(models.Model):
         """What this (paid) order took from the wallet: its wallet discount lines."""
         return self.currency_id.round(-sum(map(_amount_incl, self._crmcom_spend_lines())))
 
-    def _crmcom_goods_total(self, refunded=True):
-        """This order's goods, taxes included; ``refunded``: less what was refunded."""
-        # Rounded line by line, as the purchase lines sent to CRM.COM are.
+    def _crmcom_wallet_share(self, returned):
+        """The wallet's share of what this sale keeps once ``returned`` (``{line: qty}``)
+        came back: the wallet's share of the goods kept, in the proportion the sale was
+        paid, never more than was spent nor than what is kept is worth. Goods are line
+        totals prorated and rounded line by line, as the purchase lines sent to CRM.COM
+        are; a line of negative price (a global discount) is no part of the share."""
         round_ = self.currency_id.round
-        total = 0.0
-        for line, kept_qty in self._crmcom_goods_lines():
-            qty = kept_qty if refunded else line.qty
-            if line.qty:
-                total += round_(_amount_incl(line) * qty / line.qty)
-        return round_(total)
-
-    def _crmcom_wallet_share(self, kept_total):
-        """The wallet money that stays spent on goods worth ``kept_total``: the wallet's
-        share of the price, in the proportion the sale was paid (never more than was
-        spent, nor than the goods are worth)."""
         spent = self._crmcom_wallet_spent()
-        total = self._crmcom_goods_total(refunded=False)
-        if spent <= 0 or total <= 0 or kept_total <= 0:
+        total = goods = value = 0.0
+        for line, _kept_qty in self._crmcom_goods_lines():
+            if not line.qty:
+                continue
+            amount = _amount_incl(line)
+            kept = round_(amount * (line.qty - returned.get(line, 0.0)) / line.qty)
+            value += kept
+            if amount > 0:
+                total += round_(amount)
+                goods += kept
+        if spent <= 0 or total <= 0 or goods <= 0 or value <= 0:
             return 0.0
-        return min(self.currency_id.round(spent * kept_total / total), spent, kept_total)
+        return min(round_(spent * goods / total), spent, round_(value))
+
+    def _crmcom_wallet_held(self, refunds, returning=None):
+        """What stays spent on this sale after ``refunds`` (refund orders, oldest first),
+        then ``returning`` (``{line: qty}``). Each refund can only lower it: returning a
+        discount line never takes wallet money again."""
+        returned = {}
+        held = self._crmcom_wallet_spent()
+        steps = [
+            [(line.refunded_orderline_id, -line.qty) for line in refund.lines] for refund in refunds
+        ]
+        if returning:
+            steps.append(list(returning.items()))
+        for step in steps:
+            for line, qty in step:
+                if line.order_id == self and line not in self._crmcom_spend_lines():
+                    returned[line] = returned.get(line, 0.0) + qty
+            held = min(self._crmcom_wallet_share(returned), held)
+        return held
+
+    def _crmcom_refunds(self, before=None):
+        """This sale's refund orders (not cancelled), oldest first; ``before``: those made
+        before that refund."""
+        refunds = self.lines.refund_orderline_ids.order_id.filtered(
+            lambda refund: refund.state != "cancel"
+        ).sorted("id")
+        return refunds.filtered(lambda refund: refund.id < before.id) if before else refunds
+
+    def _crmcom_wallet_share_of(self, returning):
+        """What a new refund of ``returning`` (``{line: qty}``) gives back to the wallet."""
+        refunds = self._crmcom_refunds()
+        held = self._crmcom_wallet_held(refunds)
+        return self.currency_id.round(held - self._crmcom_wallet_held(refunds, returning))
 
     def _crmcom_refunded_orders(self):
         return (self.lines - self._crmcom_spend_lines()).refunded_orderline_id.order_id
 
-    def _crmcom_wallet_restored(self):
-        """What this refund must give back to the wallet: the wallet's share of the goods
-        it returns (the refund's lines are counted as refunded already)."""
-        restored = 0.0
+    def _crmcom_wallet_restored_by_order(self):
+        """What this refund must give back to the wallet, per refunded sale: what stays
+        spent on the sale before it, less what stays after it."""
+        restored = {}
         for original in self._crmcom_refunded_orders():
-            returned = (self.lines - self._crmcom_spend_lines()).filtered(
-                lambda line, original=original: line.refunded_orderline_id.order_id == original
-            )
-            kept_after = original._crmcom_goods_total()
-            kept_before = original.currency_id.round(kept_after - sum(map(_amount_incl, returned)))
-            restored += max(
-                original._crmcom_wallet_share(kept_before)
-                - original._crmcom_wallet_share(kept_after),
-                0.0,
-            )
-        return self.currency_id.round(restored)
+            earlier = original._crmcom_refunds(before=self)
+            before = original._crmcom_wallet_held(earlier)
+            after = original._crmcom_wallet_held(earlier | self)
+            restored[original] = original.currency_id.round(before - after)
+        return restored
+
+    def _crmcom_wallet_restored(self):
+        return self.currency_id.round(sum(self._crmcom_wallet_restored_by_order().values()))
 
     def _refund(self):
         # The back office's refund copies the sale's wallet lines whole: they must carry
@@ -293,8 +323,8 @@ class PosOrder(models.Model):
         from the outbox, never from a field the till can write.
         """
         self.ensure_one()
-        originals = self._crmcom_refunded_orders()
-        restored = self._crmcom_wallet_restored()
+        restored_by_order = self._crmcom_wallet_restored_by_order()
+        restored = self.currency_id.round(sum(restored_by_order.values()))
         currency = self.currency_id
         carried = -self._crmcom_wallet_spent()  # the refund's wallet lines, positive
         if float_compare(carried, restored, precision_rounding=currency.rounding):
@@ -309,24 +339,27 @@ class PosOrder(models.Model):
                 )
             )
         outbox = self.env["crmcom.purchase"].sudo()
-        for original in originals:
+        for original, restored_to_wallet in restored_by_order.items():
             purchase = outbox.search(
                 [("pos_order_id", "=", original.id), ("state", "not in", (CANCELLED, TO_CANCEL))],
                 order="id desc",
                 limit=1,
             )
             if purchase:
-                original._crmcom_replace_purchase(purchase)
+                original._crmcom_replace_purchase(purchase, restored_to_wallet)
         self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
 
-    def _crmcom_replace_purchase(self, purchase):
-        """Cancel ``purchase`` of this (partly refunded) order; submit one for what is kept."""
+    def _crmcom_replace_purchase(self, purchase, restored_to_wallet):
+        """Cancel ``purchase`` of this (partly refunded) order; submit one for what is kept,
+        re-spending what is spent now but ``restored_to_wallet`` (the refund's wallet
+        lines), so that CRM.COM gives back exactly what the refund says."""
         self.ensure_one()
         purchase._set_to_cancel()
         values = self._crmcom_purchase_values(purchase.participant_number)
         kept_total = values["amount_total"]
         if kept_total <= 0:
             return  # everything came back: a full refund
+        spent = purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0
         outbox = self.env["crmcom.purchase"].sudo()
         count = outbox.search_count([("pos_order_id", "=", self.id)])
         replacement = outbox.create(
@@ -339,11 +372,8 @@ class PosOrder(models.Model):
                 "partner_id": purchase.partner_id.id,
                 "reference": f"{values['reference']}/R{count}",
                 "performed_on": fields.Datetime.now(),
-                # Never more than is spent now: returning a line of negative price (a
-                # discount) makes the kept goods dearer, never the wallet poorer.
                 "respend_amount": min(
-                    self._crmcom_wallet_share(self._crmcom_goods_total()),
-                    purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0,
+                    max(self.currency_id.round(spent - restored_to_wallet), 0.0), kept_total
                 ),
                 "replaces_id": purchase.id,
             }

@@ -1,4 +1,8 @@
-"""Property (hypothesis): refunds never give back more wallet money than was spent.
+"""Property (hypothesis): refunds give back what was paid, the way it was paid.
+
+For the goods kept, after every refund: cash paid - cash refunded + wallet spent - wallet
+restored = their price; the refund's wallet lines are what CRM.COM restores, never more
+than was spent.
 
 A partial refund cancels the order's purchase and submits a replacement for the goods kept,
 re-spending the kept goods' share of what was spent (``pos.order._crmcom_replace_purchase``,
@@ -19,6 +23,7 @@ from odoo.tests import tagged
 
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
 
+from ..models.pos_order import _amount_incl
 from .test_properties import BASE
 
 REFUNDS = settings(BASE, max_examples=40)
@@ -153,7 +158,7 @@ class TestRefundProperties(TestPoSCommon):
                 lines.append((line, hundredths / 100))
         if not lines:
             return False
-        self.create_order(
+        refund = self.create_order(
             [
                 fields.Command.create(
                     {
@@ -171,7 +176,8 @@ class TestRefundProperties(TestPoSCommon):
             pos_reference=f"{order.pos_reference} refund {next(self.uuids)}",
             sequence_number=1,
         )
-        return True
+        refund._crmcom_set_wallet_restored()  # as the till's refund screen adds it
+        return refund
 
     def crmcom_does_its_part(self, replaced, replacement):
         """What the outbox and CRM.COM do next: cancel, then post and re-spend."""
@@ -203,16 +209,22 @@ class TestRefundProperties(TestPoSCommon):
         self.assertLessEqual(respend, spent, context)
         self.assertLessEqual(respend, kept, context)
         self.assertTrue(self.currency.is_zero(self.currency.round(respend) - respend), context)
-        # The rule: what the sale spent x kept goods / the sale's goods, to the cent (a
-        # returned discount line can make the kept goods worth more than the order: capped).
+        # The rule: what the sale spent x kept goods / the sale's goods, to the cent; lines
+        # of negative price (a discount) take no part in it.
         if spent:
             wallet = order.lines.filtered(lambda line: line.product_id == self.spend_product)
-            goods = order.lines - wallet
+            goods = (order.lines - wallet).filtered(lambda line: line.price_unit > 0)
             # At the amounts Odoo computes from the lines, rounded line by line as the
             # purchase lines are.
+            round_ = self.currency.round
             sale_spent = -sum(line.price_unit * line.qty for line in wallet)
-            total = sum(self.currency.round(line.price_unit * line.qty) for line in goods)
-            share = sale_spent * kept / total
+            total = sum(round_(line.price_unit * line.qty) for line in goods)
+            # What is kept of a line is its total, prorated (as the purchase lines are).
+            kept_goods = sum(
+                round_(round_(line.price_unit * line.qty) * (1 - line.refunded_qty / line.qty))
+                for line in goods
+            )
+            share = sale_spent * kept_goods / total
             self.assertLessEqual(abs(respend - min(share, spent, kept)), 0.005 + 1e-9, context)
         given_back = spent - respend
         self.assertGreaterEqual(given_back, 0.0, context)
@@ -274,15 +286,35 @@ class TestRefundProperties(TestPoSCommon):
         order = self.paid_order(lines, discount_share, spent_share)
         spent = order.crmcom_purchase_id.sudo().spent
         given_back = 0.0
+        # The cash side: what the customer paid, and what each refund gives back in cash
+        # and to the wallet (its wallet lines), at the amounts Odoo computes.
+        cash = sum(map(_amount_incl, order.lines - order._crmcom_spend_lines())) - spent
+        restored = 0.0
         if rest:
             steps = [*steps, [1.0] * 5]  # and at last everything comes back
-        for shares in steps:
-            if not self.refund(order, shares):
+        for step, shares in enumerate(steps, start=1):
+            refund = self.refund(order, shares)
+            if not refund:
                 continue
+            restored_now = sum(map(_amount_incl, refund._crmcom_spend_lines()))
+            cash += sum(map(_amount_incl, refund.lines))  # negative: cash given back
+            restored += restored_now
             replaced = order.crmcom_purchase_id.sudo()
-            order._crmcom_replace_purchase(replaced)
+            refund._crmcom_reverse_refunded()  # as when the refund is paid
             replacement = order.crmcom_purchase_id.sudo() - replaced
-            given_back += self.check_step(order, replaced, replacement)
+            given_back_now = self.check_step(order, replaced, replacement)
+            # CRM.COM restores exactly what the refund's wallet lines say.
+            self.assertAlmostEqual(given_back_now, restored_now, delta=1e-9)
+            given_back += given_back_now
+            # For the goods kept: cash paid - cash refunded + wallet spent - restored.
+            # To the cent per line and refund: Odoo rounds every refund line on its own.
+            rounding = 0.01 * len(order.lines) * step + 1e-9
+            kept_price = sum(
+                line.price_unit * (line.qty - line.refunded_qty)
+                for line in order.lines - order._crmcom_spend_lines()
+            )
+            self.assertAlmostEqual(cash + spent - restored, kept_price, delta=rounding)
+            self.assertGreaterEqual(restored_now, 0.0, "wallet money never becomes cash")
             self.crmcom_does_its_part(replaced, replacement)
             if not replacement:
                 break

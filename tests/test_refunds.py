@@ -24,6 +24,25 @@ class TestRefunds(CashierCase):
         self.run_submit_cron()
         return refund
 
+    def test_the_till_is_told_the_wallet_share_of_a_refund(self):
+        john = self.john()
+        basket = self.basket(john, [(self.desk, 1), (self.lamp, 1)], uuid="uuid-r9")
+        self.assertEqual(self.config.crmcom_spend(basket, 20)["spent"], 20.0)
+        order = self.paid_order(
+            john, "uuid-r9", discount=20, products=[(self.desk, 1), (self.lamp, 1)]
+        )
+        lamp = order.lines.filtered(lambda line: line.product_id == self.lamp)
+        share = self.config.crmcom_refund_share(order.id, [[lamp.id, 1]])
+        self.assertEqual(share, {"ok": True, "wallet": 5.0})
+        # After that refund, the desk brings back what stays spent: 15.00.
+        self.refund(order, keep=(self.desk, self.spend_product))
+        desk = order.lines.filtered(lambda line: line.product_id == self.desk)
+        self.assertEqual(self.config.crmcom_refund_share(order.id, [[desk.id, 1]])["wallet"], 15.0)
+        for lines in ([[desk.id + 10**6, 1]], [[desk.id, "x"]], [[desk.id, -1]], "desk"):
+            with self.subTest(lines=lines):
+                result = self.config.crmcom_refund_share(order.id, lines)
+                self.assertEqual(result["error"], "invalid", result)
+
     def test_full_refund_takes_the_award_back(self):
         john = self.john()
         order = self.paid_order(john, "uuid-r1")

@@ -139,35 +139,6 @@ patch(PosOrder.prototype, {
         this.triggerRecomputeAllPrices?.();
         return created.map(([line]) => line);
     },
-    /**
-     * What a refund of `refunded` (lines of this paid order, as `[line, qty]`) gives back to
-     * the wallet: the wallet's share of the returned goods, in the proportion the sale was
-     * paid. The server computes the same figure and refuses a refund that differs.
-     */
-    getCrmComWalletShareOf(refunded) {
-        const spent = this.getCrmComSpentAmount();
-        const goods = this.lines.filter((line) => !this.isCrmComDiscountLine(line) && line.qty);
-        const total = this.currency.round(goods.reduce((sum, line) => sum + line.priceIncl, 0));
-        if (spent <= 0 || total <= 0) {
-            return 0;
-        }
-        // Rounded line by line, as the server and the purchase lines do.
-        const round = (value) => this.currency.round(value);
-        const keptBefore = round(
-            goods.reduce(
-                (sum, line) =>
-                    sum + round((line.priceIncl * (line.qty - (line.refunded_qty || 0))) / line.qty),
-                0
-            )
-        );
-        const returned = refunded
-            .filter(([line]) => !this.isCrmComDiscountLine(line) && line.qty)
-            .reduce((sum, [line, qty]) => sum + (line.priceIncl * qty) / line.qty, 0);
-        const keptAfter = round(keptBefore - returned);
-        const share = (kept) =>
-            kept <= 0 ? 0 : Math.min(this.currency.round((spent * kept) / total), spent, kept);
-        return Math.max(0, this.currency.round(share(keptBefore) - share(keptAfter)));
-    },
     _crmcomDiscountSum() {
         return this.getCrmComDiscountLines().reduce((sum, line) => sum + line.priceIncl, 0);
     },
