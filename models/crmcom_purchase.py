@@ -388,6 +388,12 @@ class CrmcomPurchase(models.Model):
         company = self.company_id.sudo()
         spends = self.search_count([("order_uuid", "=", self.order_uuid)])
         reference = f"{self.order_uuid}/S{spends}"
+        # An earlier run of this same work may have sent it and been rolled back (Odoo runs
+        # a request again after a serialisation failure; a worker may die before it
+        # commits): CRM.COM is asked first, so even one that takes duplicates spends once.
+        self._set_spend_unknown(amount, reference)
+        if self._adopt_spend(client):
+            return self.spent
         try:
             data = client.create_spend_request(
                 {"number": self.crmcom_number},

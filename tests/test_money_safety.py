@@ -213,6 +213,23 @@ class TestMoneySafety(CashierCase):
                 self.settle()
                 self.assert_one_sale(order.crmcom_purchase_id.reference, 0.0)
 
+    def test_a_spend_sent_by_a_rolled_back_run_is_adopted(self):
+        """Odoo runs a request again after a serialisation failure: what the first run sent
+        to CRM.COM stays there though Odoo forgot it, and CRM.COM may accept duplicates."""
+        self.simulator.config.reject_duplicate_reference = False
+        uuid = next(self.uuids)
+        basket = self.basket(self.john_partner, uuid=uuid)
+        # The first run: the purchase and the spend reach CRM.COM, then Odoo rolls back.
+        with self.env.cr.savepoint() as savepoint:
+            self.assertTrue(self.config.crmcom_spend(basket, 10)["ok"])
+            savepoint.rollback()
+        self.assertEqual(len(self.events("spend_requests")), 1)
+        again = self.config.crmcom_spend(basket, 10)
+        self.assertTrue(again["ok"], again)
+        self.assertEqual(len(self.events("purchases")), 1, "the purchase is found again")
+        self.assertEqual(len(self.events("spend_requests")), 1, "and so is the spend")
+        self.assertEqual(again["spent"], 10.0)
+
     # ------------------------------------------------------------------ refusals
 
     def test_a_refusal_that_repeats_is_parked_with_crmcom_words(self):
