@@ -253,9 +253,12 @@ class CrmcomPurchase(models.Model):
                 purchase._set_cancelled()  # never reached CRM.COM
             elif purchase.state in (POSTED, UNKNOWN, SENDING):
                 purchase.write({"state": TO_CANCEL, "next_attempt_at": False})
+        # Out of the unique index at once: the order's next purchase may be made right after.
+        self.flush_recordset(["state"])
 
     def _set_cancelled(self):
         self.write({"state": CANCELLED, "next_attempt_at": False})
+        self.flush_recordset(["state"])
 
     def _set_spend_unknown(self, amount, reference):
         self.ensure_one()

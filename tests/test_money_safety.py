@@ -8,6 +8,7 @@ cron, and the end state is read in the simulator: one posted purchase and at mos
 spend per sale, the discount Odoo booked equal to what CRM.COM spent, nothing left undone.
 """
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..crmcom import TransportError
@@ -229,6 +230,56 @@ class TestMoneySafety(CashierCase):
         self.assertEqual(len(self.events("purchases")), 1, "the purchase is found again")
         self.assertEqual(len(self.events("spend_requests")), 1, "and so is the spend")
         self.assertEqual(again["spent"], 10.0)
+
+    # ------------------------------------------------------------------ one open order
+
+    def spent_elsewhere(self, uuid):
+        """A spend on ``uuid`` recorded for another session (a cashier's RPC elsewhere)."""
+        basket = self.basket(self.john_partner, uuid=uuid)
+        self.assertTrue(self.config.crmcom_spend(basket, 10)["ok"])
+        other_till = self.config.sudo().copy({"name": "Another till"})
+        other = self.env["pos.session"].sudo().create({"config_id": other_till.id})
+        purchase = self.env["crmcom.purchase"].search([("order_uuid", "=", uuid)])
+        purchase.sudo().session_id = other
+        return purchase
+
+    def test_an_order_never_carries_a_spend_made_elsewhere(self):
+        uuid = next(self.uuids)
+        self.spent_elsewhere(uuid)
+        with self.assertRaisesRegex(UserError, "but CRM.COM spent"):
+            self.paid_order(self.john_partner, uuid, discount=10)
+
+    def test_a_spend_whose_order_is_paid_without_it_is_given_back(self):
+        uuid = next(self.uuids)
+        foreign = self.spent_elsewhere(uuid)
+        order = self.paid_order(self.john_partner, uuid)  # no discount: the spend is not its
+        self.assertEqual(foreign.state, "to_cancel", "given back at once")
+        self.assertNotEqual(order.crmcom_purchase_id, foreign)
+        self.settle()
+        self.assertEqual(foreign.state, "cancelled")
+        self.assertEqual(self.events("spend_requests"), [], "the wallet money went back")
+        self.assert_one_sale(order.crmcom_purchase_id.reference, 0.0)
+
+    def test_the_clean_up_gives_back_spends_of_orders_paid_elsewhere(self):
+        uuid = next(self.uuids)
+        purchase = self.spent_elsewhere(uuid)
+        # Odoo received the order (e.g. synced by another till) without the payment hook
+        # adopting this spend.
+        self.env["pos.order"].sudo().create(
+            {
+                "uuid": uuid,
+                "session_id": self.pos_session.id,
+                "amount_total": 0.0,
+                "amount_tax": 0.0,
+                "amount_paid": 0.0,
+                "amount_return": 0.0,
+                "state": "paid",
+            }
+        )
+        self.run_submit_cron()
+        self.assertEqual(purchase.state, "cancelled")
+        self.assertEqual(self.events("spend_requests"), [])
+        self.assertEqual(self.events("purchases"), [])
 
     # ------------------------------------------------------------------ refusals
 
