@@ -54,11 +54,7 @@ registry.category("web_tour.tours").add("CrmComIdentifyTour", {
 registry.category("web_tour.tours").add("CrmComOutageTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.isShown(),
-            CrmCom.clickRewards(),
-            CrmCom.identify("card", "4000123412341234"),
+            CrmCom.startAndIdentify("4000123412341234"),
             CrmCom.errorIs("CRM.COM unavailable"),
             {
                 content: "identification is off while CRM.COM is down",
@@ -107,11 +103,7 @@ registry.category("web_tour.tours").add("CrmComScanAwardTour", {
 registry.category("web_tour.tours").add("CrmComSpendTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.isShown(),
-            CrmCom.clickRewards(),
-            CrmCom.identify("card", "4000123412341234"),
+            CrmCom.startAndIdentify("4000123412341234"),
             CrmCom.resultIs("John Doe", "P0001", "25.00"),
             CrmCom.confirmCustomer(),
             ProductScreen.clickDisplayedProduct("CRM Shirt"),
@@ -180,11 +172,7 @@ registry.category("web_tour.tours").add("CrmComSpendTour", {
 registry.category("web_tour.tours").add("CrmComRefundTour", {
     steps: () =>
         [
-            Chrome.startPoS(),
-            Dialog.confirm("Open Register"),
-            ProductScreen.isShown(),
-            CrmCom.clickRewards(),
-            CrmCom.identify("card", "4000123412341234"),
+            CrmCom.startAndIdentify("4000123412341234"),
             CrmCom.confirmCustomer(),
             ProductScreen.clickDisplayedProduct("CRM Shirt"),
             ProductScreen.clickDisplayedProduct("CRM Book"),

@@ -1,8 +1,21 @@
 /* Tour steps for the CRM.COM Rewards cashier flow. */
+import * as Chrome from "@point_of_sale/../tests/pos/tours/utils/chrome_util";
+import * as Dialog from "@point_of_sale/../tests/generic_helpers/dialog_util";
 import * as Numpad from "@point_of_sale/../tests/generic_helpers/numpad_util";
+import * as ProductScreen from "@point_of_sale/../tests/pos/tours/utils/product_screen_util";
 
 const dialog = ".modal:not(.o_inactive_modal)";
 
+/** Open the till and look a customer up by card (the identify dialog stays open). */
+export function startAndIdentify(card) {
+    return [
+        Chrome.startPoS(),
+        Dialog.confirm("Open Register"),
+        ProductScreen.isShown(),
+        clickRewards(),
+        identify("card", card),
+    ].flat();
+}
 export function clickRewards() {
     return {
         content: "open the CRM.COM Rewards dialog",
