@@ -249,6 +249,15 @@ class TestMoneySafety(CashierCase):
         with self.assertRaisesRegex(UserError, "but CRM.COM spent"):
             self.paid_order(self.john_partner, uuid, discount=10)
 
+    def test_a_basket_of_the_same_total_does_not_carry_the_spend(self):
+        uuid = next(self.uuids)
+        self.assertTrue(
+            self.config.crmcom_spend(self.basket(self.john_partner, uuid=uuid), 10)["ok"]
+        )
+        # Spent on a desk (30.00); paid for three lamps (30.00).
+        with self.assertRaisesRegex(UserError, "changed after"):
+            self.paid_order(self.john_partner, uuid, discount=10, products=[(self.lamp, 3)])
+
     def test_a_spend_whose_order_is_paid_without_it_is_given_back(self):
         uuid = next(self.uuids)
         foreign = self.spent_elsewhere(uuid)
