@@ -8,13 +8,23 @@ expire two hours after issue.
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+    ResponseError,
+)
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
 
 from . import errors
 from .token_store import MemoryTokenStore, StoredToken
@@ -139,6 +149,75 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# No attempt is started with less time than this left before the deadline: it could only
+# time out, and a creating call timed out has an unknown outcome.
+MIN_ATTEMPT_SECONDS = 0.05
+
+
+class _DeadlineRetry(Retry):
+    """urllib3's retry policy, giving up when the client's deadline leaves no time for the
+    next attempt (after its back-off)."""
+
+    def __init__(self, *args, time_left=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_left = time_left
+
+    def new(self, **kwargs):
+        retry = super().new(**kwargs)
+        retry.time_left = self.time_left
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):
+        retry = super().increment(method, url, response, error, _pool, **kw)
+        left = self.time_left() if self.time_left else None
+        if left is not None and left <= retry.get_backoff_time() + MIN_ATTEMPT_SECONDS:
+            raise MaxRetryError(_pool, url, error or ResponseError("deadline reached"))
+        return retry
+
+
+class _DeadlineTimeout(Timeout):
+    """A connect and read timeout of at most ``seconds``, and never beyond the deadline:
+    urllib3 clones the timeout for every attempt, so each retry gets only the time left."""
+
+    def __init__(self, seconds, time_left):
+        super().__init__(connect=seconds, read=seconds)
+        self.seconds = seconds
+        self.time_left = time_left
+
+    # Compared like the number of seconds it stands for, as code that checks a timeout
+    # (Odoo's test harness does) expects of requests' timeout argument.
+    def __lt__(self, other):
+        return self.seconds < other
+
+    def __gt__(self, other):
+        return self.seconds > other
+
+    def clone(self):
+        left = self.time_left()
+        seconds = self.seconds if left is None else max(min(self.seconds, left), 0.001)
+        return Timeout(connect=seconds, read=seconds)
+
+
+def normalise_base_url(url):
+    """``url`` as the client uses it: trimmed, scheme and host in lower case, no trailing
+    slash (``HTTPS://Example.COM/`` is ``https://example.com``)."""
+    url = (url or "").strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url.rstrip("/")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
+
+
+def release_token(base_url, token, *, timeout=10.0, on_call=None):
+    """Invalidate ``token`` at ``base_url`` (§2.3), e.g. once a company's credentials changed.
+
+    Needs no credentials: the token is the whole request."""
+    client = CrmComClient(base_url, api_key="", timeout=timeout, on_call=on_call, retries=0)
+    with client:
+        client._post("authentication/token/release", {"token": token})
+
+
 def _session(retry):
     session = requests.Session()
     session.mount("http://", HTTPAdapter(max_retries=retry))
@@ -176,15 +255,17 @@ class CrmComClient:
         not_found_error_codes=DEFAULT_NOT_FOUND_ERROR_CODES,
         spend_purchase_key="purchase_customer_request_identifier",
         products_key="products_set",
+        time_zone="UTC",
         clock=time.time,
     ):
-        if not base_url or not base_url.startswith(("http://", "https://")):
+        base_url = normalise_base_url(base_url)
+        if not base_url.startswith(("http://", "https://")):
             raise ValueError("the CRM.COM base URL must start with http:// or https://")
         if api_key is None and not (username and password and organisation):
             raise ValueError("give an API key, or a username, password and organisation")
         if timeout <= 0:
             raise ValueError("the timeout must be positive")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url
         self.api_key = api_key
         self.username = username
         self.password = password
@@ -203,14 +284,18 @@ class CrmComClient:
         # Both names are unconfirmed (crmcom-api.md §15 Q4-Q5): configurable, documented default.
         self.spend_purchase_key = spend_purchase_key
         self.products_key = products_key
+        # CRM.COM reads and writes dates as zone-less local times of the organisation (§1.4).
+        self.time_zone = ZoneInfo(time_zone or "UTC")
         self.clock = clock
+        self._deadline = None  # time.monotonic() by which every call must be over
         retry = {
             "backoff_factor": backoff_factor,
             "raise_on_status": False,
             "respect_retry_after_header": False,
+            "time_left": self._time_left,
         }
         self._safe_session = _session(
-            Retry(
+            _DeadlineRetry(
                 total=retries,
                 connect=retries,
                 read=retries,
@@ -223,7 +308,7 @@ class CrmComClient:
         )
         # Resend a creating call only when the connection was never established.
         self._unsafe_session = _session(
-            Retry(
+            _DeadlineRetry(
                 total=retries,
                 connect=retries,
                 read=0,
@@ -240,6 +325,26 @@ class CrmComClient:
         self._safe_session.close()
         self._unsafe_session.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @contextmanager
+    def deadline(self, seconds):
+        """Every call made inside the block, retries and logins included, ends within
+        ``seconds``: a till request waits for CRM.COM that long at most."""
+        previous = self._deadline
+        self._deadline = time.monotonic() + seconds
+        try:
+            yield self
+        finally:
+            self._deadline = previous
+
+    def _time_left(self):
+        return None if self._deadline is None else self._deadline - time.monotonic()
+
     def _post(self, method, body, *, auth=None):
         """Send one request and return the envelope's ``data``; raise a typed error otherwise."""
         safe = method in SAFE_METHODS
@@ -248,13 +353,19 @@ class CrmComClient:
         record = CallRecord(method=method, started_at=self.clock(), request=mask_secrets(logged))
         started = time.monotonic()
         try:
+            left = self._time_left()
+            if left is not None and left < MIN_ATTEMPT_SECONDS:
+                # Not sent: whatever the method, nothing happened in CRM.COM.
+                raise errors.CallTimeoutError(
+                    "no time was left to call CRM.COM", method=method, outcome_unknown=False
+                )
             try:
                 response = session.post(
                     self.base_url + API_PATH + method,
                     data=json.dumps(body, default=_json_default),
                     headers={"Content-Type": "application/json", "Accept": "application/json"},
                     auth=auth,
-                    timeout=self.timeout,
+                    timeout=_DeadlineTimeout(self.timeout, self._time_left),
                 )
             except requests.RequestException as exc:
                 raise self._transport_error(method, exc) from exc
@@ -458,7 +569,7 @@ class CrmComClient:
             {
                 **customer,
                 "performed_by_unit_identifier": unit,
-                "performed_on": _format_date(performed_on),
+                "performed_on": self.format_date(performed_on),
                 self.products_key: list(lines),
                 **extra,
             },
@@ -475,7 +586,7 @@ class CrmComClient:
             {
                 **customer,
                 "performed_by_unit_identifier": unit,
-                "performed_on": _format_date(performed_on),
+                "performed_on": self.format_date(performed_on),
                 "reference_number": reference_number,
                 self.products_key: list(lines),
                 **extra,
@@ -521,9 +632,9 @@ class CrmComClient:
         """One page of a customer-event list method: customer, dates, paging, filters."""
         params = {**(customer or {}), **filters, "number_of_results": limit, "offset": offset}
         if submitted_after:
-            params["submitted_after_date"] = _format_date(submitted_after)
+            params["submitted_after_date"] = self.format_date(submitted_after)
         if submitted_before:
-            params["submitted_before_date"] = _format_date(submitted_before)
+            params["submitted_before_date"] = self.format_date(submitted_before)
         return self.call(method, params, fields=fields) or []
 
     @staticmethod
@@ -551,7 +662,7 @@ class CrmComClient:
         params = {
             **(customer or {}),
             "performed_by_unit_identifier": unit,
-            "performed_on": _format_date(performed_on),
+            "performed_on": self.format_date(performed_on),
             self.spend_purchase_key: purchase_identifier,
             **extra,
         }
@@ -579,12 +690,30 @@ class CrmComClient:
             fields=fields,
         )
 
+    # ------------------------------------------------------------------ dates
 
-def _format_date(value):
-    """CRM.COM dates are zone-less ``YYYY-MM-DDTHH:MM:SS`` (§1.4)."""
-    if isinstance(value, str):
-        return value
-    return value.replace(microsecond=0, tzinfo=None).isoformat(timespec="seconds")
+    def format_date(self, value):
+        """A datetime as CRM.COM reads it: zone-less ``YYYY-MM-DDTHH:MM:SS`` in the
+        organisation's time zone (§1.4). Naive datetimes are UTC, as Odoo keeps them."""
+        if isinstance(value, str):
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        local = value.astimezone(self.time_zone)
+        return local.replace(microsecond=0, tzinfo=None).isoformat(timespec="seconds")
+
+    def parse_date(self, value):
+        """A date CRM.COM sent (local to the organisation, or with an offset) as a naive UTC
+        datetime, or None when it is not a date."""
+        if not isinstance(value, str) or not value.strip():
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=self.time_zone)
+        return parsed.astimezone(UTC).replace(tzinfo=None)
 
 
 def _caused_by(exc, error_class):

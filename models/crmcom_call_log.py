@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models
 
-DEFAULT_RETENTION_DAYS = 30
-RETENTION_PARAM = "pos_crmcom_rewards.call_log_retention_days"
+from .crmcom_parameters import CALL_LOG_RETENTION_DAYS
+
 PRUNE_BATCH = 5000
 
 
@@ -70,13 +70,9 @@ class CrmcomCallLog(models.Model):
 
     def _prune(self, limit=PRUNE_BATCH):
         """Delete up to ``limit`` entries older than the retention period; return how many."""
-        days = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(RETENTION_PARAM, DEFAULT_RETENTION_DAYS)
-        )
+        days = CALL_LOG_RETENTION_DAYS.read(self.env)
         old = self.sudo().search(
-            [("called_at", "<", fields.Datetime.now() - timedelta(days=max(days, 1)))], limit=limit
+            [("called_at", "<", fields.Datetime.now() - timedelta(days=days))], limit=limit
         )
         old.unlink()
         return len(old)

@@ -122,7 +122,7 @@ class CrmcomProductSync(models.AbstractModel):
     @api.model
     def _cron_sync(self):
         """Scheduled action: every company connected to CRM.COM, incrementally."""
-        companies = self.env["res.company"].sudo().search([("crmcom_enabled", "=", True)])
+        companies = self.env["crmcom.connection"].sudo().search([("enabled", "=", True)]).company_id
         for company in companies:
             run = self._sync_company(company, trigger="cron", commit=True)
             if run.state == "interrupted":
@@ -136,7 +136,7 @@ class CrmcomProductSync(models.AbstractModel):
         if not self.env.is_system():
             raise AccessError(self.env._("Only administrators can synchronise products."))
         company = self.env.company
-        if not company.sudo().crmcom_enabled:
+        if not company._crmcom_is_connected():
             raise UserError(
                 self.env._("%(company)s is not connected to CRM.COM Rewards.", company=company.name)
             )
@@ -255,7 +255,7 @@ class CrmcomProductSync(models.AbstractModel):
             client = company._crmcom_client(related=run)
         except ValidationError as exc:
             raise SyncStopped("failed", str(exc)) from exc
-        definition = {"name": (company.crmcom_sync_definition or "").strip()}
+        definition = {"name": (company._crmcom_connection().sync_definition or "").strip()}
         if not definition["name"]:
             raise SyncStopped("failed", self.env._("No product synchronisation definition set."))
         batch_size = company.crmcom_sync_batch_size

@@ -8,6 +8,8 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..crmcom import BusinessRuleError, CrmComError, NotFoundError, TransportError
+from .crmcom_messages import plain_error
+from .crmcom_parameters import ABANDONED_AFTER_HOURS
 
 _logger = logging.getLogger(__name__)
 
@@ -59,8 +61,6 @@ MAX_BACKOFF = timedelta(hours=1)
 # Serialisation failures in a row (each one: another worker just took a row) before a worker
 # leaves the rest of the queue to the others.
 LOCK_ATTEMPTS = 5
-ABANDONED_AFTER_PARAM = "pos_crmcom_rewards.abandoned_after_hours"
-DEFAULT_ABANDONED_AFTER_HOURS = 24
 # A definite refusal is tried again this many times (CRM.COM may refuse for a passing reason,
 # e.g. a unit or product being set up) before the row is parked for a person.
 REFUSALS_BEFORE_PARKING = 3
@@ -233,7 +233,7 @@ class CrmcomPurchase(models.Model):
             {
                 "state": state or self.state,
                 "attempts": self.attempts + 1,
-                "last_error": str(exc),
+                "last_error": plain_error(self.env, exc),
                 "next_attempt_at": fields.Datetime.now() + delay,
             }
         )
@@ -363,7 +363,7 @@ class CrmcomPurchase(models.Model):
                 performed_on=self.performed_on,
                 reference_number=self.reference,
                 lines=self.product_lines,
-                external_system=company.crmcom_external_system or None,
+                external_system=company._crmcom_connection().external_system or None,
                 external_system_reference_number=self.order_uuid,
                 fields=PURCHASE_FIELDS,
             )
@@ -404,7 +404,7 @@ class CrmcomPurchase(models.Model):
                 performed_on=fields.Datetime.now(),
                 amount=amount,
                 customer=self._customer(),
-                external_system=company.crmcom_external_system or None,
+                external_system=company._crmcom_connection().external_system or None,
                 external_system_reference_number=reference,
                 fields=SPEND_FIELDS,
             )
@@ -516,47 +516,49 @@ class CrmcomPurchase(models.Model):
         ):
             # Another till's or session's order, or one already paid: not this till's.
             raise TillRefusal("invalid", self.env._("This order cannot be sent to CRM.COM."))
-        client = config.company_id._crmcom_client()
-        if purchase.spend_state == SPEND_UNKNOWN and purchase._adopt_spend(client):
-            # The answer to the last spend was lost: CRM.COM says it happened, so that
-            # spend is this one's answer.
+        with config._crmcom_till_client() as client:
+            if purchase.spend_state == SPEND_UNKNOWN and purchase._adopt_spend(client):
+                # The answer to the last spend was lost: CRM.COM says it happened, so that
+                # spend is this one's answer.
+                purchase._refresh_balance(client)
+                return purchase
+            if purchase.spend_state == SPEND_POSTED:
+                raise TillRefusal(
+                    "locked",
+                    self.env._(
+                        "The wallet was already spent on this order: cancel that spend first."
+                    ),
+                )
+            if purchase and (
+                not self._same_lines(purchase.product_lines, lines)
+                or purchase.participant_number != basket["number"]
+            ):
+                purchase._cancel_now(client)  # the basket changed since that purchase was made
+                purchase = self.browse()
+            if not purchase:
+                purchase = self.create(
+                    {
+                        "order_uuid": basket["uuid"],
+                        "config_id": config.id,
+                        "session_id": config.current_session_id.id,
+                        "partner_id": basket["partner"].id,
+                        "participant_number": basket["number"],
+                        "reference": basket["reference"],
+                        "performed_on": fields.Datetime.now(),
+                        # An earlier run of this same request (Odoo retries a request after a
+                        # serialisation failure) may have sent it: looked up before it is sent.
+                        "state": SENDING,
+                        "amount_total": config.currency_id.round(
+                            sum(line["total_amount"] for line in lines)
+                        ),
+                        "product_lines": lines,
+                    }
+                )
+            if purchase.state != POSTED:
+                purchase._submit(client)
+            purchase._spend(amount, client)
             purchase._refresh_balance(client)
             return purchase
-        if purchase.spend_state == SPEND_POSTED:
-            raise TillRefusal(
-                "locked",
-                self.env._("The wallet was already spent on this order: cancel that spend first."),
-            )
-        if purchase and (
-            not self._same_lines(purchase.product_lines, lines)
-            or purchase.participant_number != basket["number"]
-        ):
-            purchase._cancel_now(client)  # the basket changed since that purchase was made
-            purchase = self.browse()
-        if not purchase:
-            purchase = self.create(
-                {
-                    "order_uuid": basket["uuid"],
-                    "config_id": config.id,
-                    "session_id": config.current_session_id.id,
-                    "partner_id": basket["partner"].id,
-                    "participant_number": basket["number"],
-                    "reference": basket["reference"],
-                    "performed_on": fields.Datetime.now(),
-                    # An earlier run of this same request (Odoo retries a request after a
-                    # serialisation failure) may have sent it: looked up before it is sent.
-                    "state": SENDING,
-                    "amount_total": config.currency_id.round(
-                        sum(line["total_amount"] for line in lines)
-                    ),
-                    "product_lines": lines,
-                }
-            )
-        if purchase.state != POSTED:
-            purchase._submit(client)
-        purchase._spend(amount, client)
-        purchase._refresh_balance(client)
-        return purchase
 
     @api.model
     def _cancel_at_till(self, config, order_uuid):
@@ -572,7 +574,8 @@ class CrmcomPurchase(models.Model):
             limit=1,
         )
         if purchase:
-            purchase._cancel_now(config.company_id._crmcom_client())
+            with config._crmcom_till_client() as client:
+                purchase._cancel_now(client)
 
     # ------------------------------------------------------------------ outbox
 
@@ -711,11 +714,7 @@ class CrmcomPurchase(models.Model):
         is still being paid for is left alone for a configurable time (hours, default 24):
         tills that are offline sync their orders late.
         """
-        hours = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param(ABANDONED_AFTER_PARAM, DEFAULT_ABANDONED_AFTER_HOURS)
-        )
+        hours = ABANDONED_AFTER_HOURS.read(self.env)
         unlinked = self.sudo().search(
             [
                 ("pos_order_id", "=", False),

@@ -28,20 +28,28 @@ class CrmcomToken(models.Model):
     company_id = fields.Many2one("res.company", required=True, ondelete="cascade", index=False)
     token = fields.Char(required=True)
     issued_at = fields.Datetime(required=True)
+    # The server that issued it, the only one it is ever sent to.
+    base_url = fields.Char()
 
     _company_uniq = models.Constraint("UNIQUE(company_id)", "One CRM.COM token per company.")
 
 
 class CompanyTokenStore:
-    """:class:`crmcom.TokenStore` on the ``crmcom_token`` table, for one company."""
+    """:class:`crmcom.TokenStore` on the ``crmcom_token`` table, for one company and the
+    server ``base_url``: a token issued by another server is never loaded."""
 
-    def __init__(self, env, company):
+    def __init__(self, env, company, base_url):
         self.cr = env.cr
         self.company_id = company.id
+        self.base_url = base_url
 
     def load(self):
         self.cr.execute(
-            SQL("SELECT token, issued_at FROM crmcom_token WHERE company_id = %s", self.company_id)
+            SQL(
+                "SELECT token, issued_at FROM crmcom_token WHERE company_id = %s AND base_url = %s",
+                self.company_id,
+                self.base_url,
+            )
         )
         row = self.cr.fetchone()
         if not row:
@@ -52,12 +60,14 @@ class CompanyTokenStore:
         issued_at = datetime.fromtimestamp(token.issued_at, timezone.utc).replace(tzinfo=None)
         self._write(
             SQL(
-                """INSERT INTO crmcom_token (company_id, token, issued_at, create_date, write_date)
-               VALUES (%(company)s, %(token)s, %(issued_at)s, %(now)s, %(now)s)
+                """INSERT INTO crmcom_token
+                      (company_id, token, issued_at, base_url, create_date, write_date)
+               VALUES (%(company)s, %(token)s, %(issued_at)s, %(url)s, %(now)s, %(now)s)
                ON CONFLICT (company_id) DO UPDATE
                   SET token = EXCLUDED.token, issued_at = EXCLUDED.issued_at,
-                      write_date = EXCLUDED.write_date""",
+                      base_url = EXCLUDED.base_url, write_date = EXCLUDED.write_date""",
                 company=self.company_id,
+                url=self.base_url,
                 token=token.value,
                 issued_at=issued_at,
                 now=datetime.now(timezone.utc).replace(tzinfo=None),

@@ -1,4 +1,6 @@
 import math
+from contextlib import contextmanager
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
@@ -11,6 +13,7 @@ from ..crmcom import (
     NotFoundError,
     TransportError,
 )
+from .crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
 from .crmcom_purchase import TillRefusal
 
 IDENTIFICATION_MEANS = ("card", "phone", "email", "number")
@@ -65,7 +68,7 @@ class PosConfig(models.Model):
     )
     def _check_crmcom_rewards(self):
         for config in self.filtered("crmcom_enabled"):
-            if not config.company_id.sudo().crmcom_enabled:
+            if not config.company_id._crmcom_is_connected():
                 raise ValidationError(
                     self.env._(
                         "Connect %(company)s to CRM.COM Rewards (Point of Sale settings) before "
@@ -119,17 +122,22 @@ class PosConfig(models.Model):
                     "Scan or type the customer's card number, phone, e-mail or participant number."
                 ),
             )
+        if self._crmcom_recent_identify_failures() >= IDENTIFY_FAILURES_PER_MINUTE.read(self.env):
+            return self._crmcom_refusal(
+                "throttled",
+                self.env._(
+                    "Too many customers were not found at this till in the last minute: wait "
+                    "a minute, then try again, or go on without CRM.COM Rewards."
+                ),
+            )
         identifier = (
             {"number": query}
             if mean == "number"
             else {"access_token_identifier": {"authentication_code": query}}
         )
-        client = self.company_id._crmcom_client()
         try:
-            participant = client.show_participant(
-                identifier,
-                fields=PARTICIPANT_FIELDS,
-            )
+            with self._crmcom_till_client() as client:
+                participant = client.show_participant(identifier, fields=PARTICIPANT_FIELDS)
         except CrmComError as exc:
             return self._crmcom_error(exc, query)
         if participant.get("life_cycle_state") == "TERMINATED":
@@ -159,15 +167,15 @@ class PosConfig(models.Model):
         if refusal:
             return refusal
         purchases = self.env["crmcom.purchase"]
-        client = self.company_id._crmcom_client()
         lines = purchases._product_lines(basket["lines"])
         try:
-            preview = client.preview_purchase(
-                {"rewards_participant_identifier": {"number": basket["number"]}},
-                unit=self.company_id._crmcom_unit_identifier(),
-                performed_on=fields.Datetime.now(),
-                lines=lines,
-            )
+            with self._crmcom_till_client() as client:
+                preview = client.preview_purchase(
+                    {"rewards_participant_identifier": {"number": basket["number"]}},
+                    unit=self.company_id._crmcom_unit_identifier(),
+                    performed_on=fields.Datetime.now(),
+                    lines=lines,
+                )
         except CrmComError as exc:
             return self._crmcom_error(exc)
         total = sum(line["total_amount"] for line in lines)
@@ -277,6 +285,33 @@ class PosConfig(models.Model):
                 return invalid
             returning[line] = returning.get(line, 0.0) + qty
         return {"ok": True, "wallet": order._crmcom_wallet_share_of(returning)}
+
+    @contextmanager
+    def _crmcom_till_client(self):
+        """The client of a till request: logged on this till, and bounded by the timeout of
+        the connection, retries and logins included, however slowly CRM.COM answers."""
+        connection = self.company_id._crmcom_connection()
+        with (
+            self.company_id._crmcom_client(related=self) as client,
+            client.deadline(connection.timeout),
+        ):
+            yield client
+
+    def _crmcom_recent_identify_failures(self):
+        """Identifications of this till that found no customer in the last minute."""
+        return (
+            self.env["crmcom.call.log"]
+            .sudo()
+            .search_count(
+                [
+                    ("res_model", "=", self._name),
+                    ("res_id", "=", self.id),
+                    ("method", "=", "rewards_participants/show"),
+                    ("outcome", "=", "not_found_error"),
+                    ("called_at", ">=", fields.Datetime.now() - timedelta(minutes=1)),
+                ]
+            )
+        )
 
     def _crmcom_check_till(self):
         """Only a user with an open session of this (CRM.COM-enabled) till may call."""

@@ -1,62 +1,95 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 from ..crmcom import CrmComError
-from .crmcom_call_log import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
-from .crmcom_purchase import ABANDONED_AFTER_PARAM, DEFAULT_ABANDONED_AFTER_HOURS
+from .crmcom_parameters import (
+    ABANDONED_AFTER_HOURS,
+    CALL_LOG_RETENTION_DAYS,
+    IDENTIFY_FAILURES_PER_MINUTE,
+)
 from .notification import notification
 
 SYSTEM = "base.group_system"
+# Settings field -> crmcom.connection field. The connection is saved in one write, whatever
+# order the form gives the fields in, and only with what differs from what is saved.
+CONNECTION_SETTINGS = {
+    "crmcom_enabled": "enabled",
+    "crmcom_base_url": "base_url",
+    "crmcom_auth_mode": "auth_mode",
+    "crmcom_api_key": "api_key",
+    "crmcom_username": "username",
+    "crmcom_password": "password",
+    "crmcom_organisation": "organisation",
+    "crmcom_unit_key": "unit_key",
+    "crmcom_unit": "unit",
+    "crmcom_external_system": "external_system",
+    "crmcom_timeout": "timeout",
+    "crmcom_time_zone": "time_zone",
+    "crmcom_sync_definition": "sync_definition",
+}
+# Never shown, never kept in the settings' table: an empty field means "keep the saved one".
+SECRET_SETTINGS = {"crmcom_api_key": "api_key", "crmcom_password": "password"}
+PARAMETER_SETTINGS = {
+    "crmcom_call_log_retention_days": CALL_LOG_RETENTION_DAYS,
+    "crmcom_abandoned_after_hours": ABANDONED_AFTER_HOURS,
+    "crmcom_identify_failures_per_minute": IDENTIFY_FAILURES_PER_MINUTE,
+}
+
+
+def _connection_selection(name):
+    def selection(self):
+        return self.env["crmcom.connection"]._fields[name].selection
+
+    return selection
+
+
+def _parameter_setting(parameter, string, **kwargs):
+    return fields.Integer(
+        string=string,
+        config_parameter=parameter.key,
+        default=parameter.default,
+        groups=SYSTEM,
+        **kwargs,
+    )
 
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    # Company-wide connection (system administrators only).
-    crmcom_enabled = fields.Boolean(
-        related="company_id.crmcom_enabled", readonly=False, groups=SYSTEM
+    # The company's connection (system administrators only), saved to crmcom.connection.
+    crmcom_enabled = fields.Boolean(groups=SYSTEM)
+    crmcom_base_url = fields.Char(groups=SYSTEM)
+    crmcom_auth_mode = fields.Selection(_connection_selection("auth_mode"), groups=SYSTEM)
+    crmcom_api_key = fields.Char(groups=SYSTEM)
+    crmcom_api_key_saved = fields.Boolean(groups=SYSTEM)
+    crmcom_username = fields.Char(groups=SYSTEM)
+    crmcom_password = fields.Char(groups=SYSTEM)
+    crmcom_password_saved = fields.Boolean(groups=SYSTEM)
+    crmcom_organisation = fields.Char(groups=SYSTEM)
+    crmcom_unit_key = fields.Selection(_connection_selection("unit_key"), groups=SYSTEM)
+    crmcom_unit = fields.Char(groups=SYSTEM)
+    crmcom_external_system = fields.Char(groups=SYSTEM)
+    crmcom_timeout = fields.Float(groups=SYSTEM)
+    crmcom_time_zone = fields.Selection(_tz_get, groups=SYSTEM)
+    crmcom_sync_definition = fields.Char(groups=SYSTEM)
+
+    crmcom_call_log_retention_days = _parameter_setting(
+        CALL_LOG_RETENTION_DAYS, "Keep CRM.COM call log (days)"
     )
-    crmcom_base_url = fields.Char(
-        related="company_id.crmcom_base_url", readonly=False, groups=SYSTEM
-    )
-    crmcom_auth_mode = fields.Selection(
-        related="company_id.crmcom_auth_mode", readonly=False, groups=SYSTEM
-    )
-    crmcom_api_key = fields.Char(related="company_id.crmcom_api_key", readonly=False, groups=SYSTEM)
-    crmcom_username = fields.Char(
-        related="company_id.crmcom_username", readonly=False, groups=SYSTEM
-    )
-    crmcom_password = fields.Char(
-        related="company_id.crmcom_password", readonly=False, groups=SYSTEM
-    )
-    crmcom_organisation = fields.Char(
-        related="company_id.crmcom_organisation", readonly=False, groups=SYSTEM
-    )
-    crmcom_unit_key = fields.Selection(
-        related="company_id.crmcom_unit_key", readonly=False, groups=SYSTEM
-    )
-    crmcom_unit = fields.Char(related="company_id.crmcom_unit", readonly=False, groups=SYSTEM)
-    crmcom_external_system = fields.Char(
-        related="company_id.crmcom_external_system", readonly=False, groups=SYSTEM
-    )
-    crmcom_timeout = fields.Float(
-        related="company_id.crmcom_timeout", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_definition = fields.Char(
-        related="company_id.crmcom_sync_definition", readonly=False, groups=SYSTEM
-    )
-    crmcom_call_log_retention_days = fields.Integer(
-        string="Keep CRM.COM call log (days)",
-        config_parameter=RETENTION_PARAM,
-        default=DEFAULT_RETENTION_DAYS,
-        groups=SYSTEM,
-    )
-    crmcom_abandoned_after_hours = fields.Integer(
-        string="Cancel abandoned wallet spends after (hours)",
-        config_parameter=ABANDONED_AFTER_PARAM,
-        default=DEFAULT_ABANDONED_AFTER_HOURS,
-        groups=SYSTEM,
+    crmcom_abandoned_after_hours = _parameter_setting(
+        ABANDONED_AFTER_HOURS,
+        "Cancel abandoned wallet spends after (hours)",
         help="A wallet spend whose order never reached Odoo is cancelled in CRM.COM after "
         "this long. Tills that work offline sync late: keep it longer than they stay offline.",
+    )
+    crmcom_identify_failures_per_minute = _parameter_setting(
+        IDENTIFY_FAILURES_PER_MINUTE,
+        "Customers not found per till and minute",
+        help="After this many identifications that found no customer in a minute, a till "
+        "waits before it may look customers up again: a till cannot be used to try card "
+        "numbers one after another.",
     )
 
     # Per point of sale.
@@ -77,25 +110,122 @@ class ResConfigSettings(models.TransientModel):
         related="pos_config_id.crmcom_discount_product_id", readonly=False
     )
 
+    @api.model
+    def get_values(self):
+        values = super().get_values()
+        if not self.env.user.has_group(SYSTEM):
+            return values
+        connections = self.env["crmcom.connection"]
+        connection = connections.search([("company_id", "=", self.env.company.id)])
+        source = connection or connections.default_get(list(CONNECTION_SETTINGS.values()))
+        saved = {
+            name: source[field] if connection else source.get(field, False)
+            for name, field in CONNECTION_SETTINGS.items()
+        }
+        for name in SECRET_SETTINGS:
+            values[f"{name}_saved"] = bool(saved.pop(name, False))
+        values.update(saved)
+        return values
+
+    # The connection is saved when the settings are: a button of the form (Test connection)
+    # saves the form first, and so tests what the administrator sees.
+    @api.model_create_multi
+    def create(self, vals_list):
+        companies = self.env["res.company"]
+        vals_list = [
+            self._crmcom_save(vals, companies.browse(vals.get("company_id")) or self.env.company)
+            for vals in vals_list
+        ]
+        return super().create(vals_list)
+
+    def write(self, vals):
+        for company in self.company_id or self.env.company:
+            vals = self._crmcom_save(vals, company)
+        return super().write(vals)
+
+    @api.model
+    def _crmcom_save(self, vals, company):
+        """Check the CRM.COM numbers and save the connection of ``vals``; return ``vals``
+        without the secrets (so that they are not kept in the settings' table)."""
+        self._crmcom_check_parameters(vals)
+        given = {name: vals[name] for name in CONNECTION_SETTINGS if name in vals}
+        if not given:
+            return vals
+        if not self.env.user.has_group(SYSTEM):
+            raise AccessError(self.env._("Only administrators can change the CRM.COM connection."))
+        vals = {
+            **{name: value for name, value in vals.items() if name not in SECRET_SETTINGS},
+            **{f"{name}_saved": True for name in SECRET_SETTINGS if vals.get(name)},
+        }
+        wanted = {CONNECTION_SETTINGS[name]: value for name, value in given.items()}
+        for field in SECRET_SETTINGS.values():
+            if not wanted.get(field):
+                wanted.pop(field, None)  # empty: keep what is saved
+        connections = self.env["crmcom.connection"]
+        # Read with the user's rules: another company's connection is not found, and
+        # creating one for it is refused.
+        connection = connections.search([("company_id", "=", company.id)])
+        if not connection:
+            defaults = connections.default_get(list(wanted))
+            if any(
+                (defaults.get(field) or False) != (value or False)
+                for field, value in wanted.items()
+            ):
+                connections.create({"company_id": company.id, **wanted})
+            return vals
+        changed = {
+            field: value
+            for field, value in wanted.items()
+            if (connection[field] or False) != (value or False)
+        }
+        if changed:
+            connection.write(changed)
+        return vals
+
+    @api.model
+    def _crmcom_check_parameters(self, vals):
+        # Checked before the settings' row is written: a number beyond the column's range
+        # would otherwise fail as a database error.
+        for name, parameter in PARAMETER_SETTINGS.items():
+            if name in vals and not parameter.is_valid(vals[name]):
+                raise ValidationError(
+                    self.env._(
+                        "%(setting)s must be between %(low)s and %(high)s.",
+                        setting=self._fields[name].get_description(self.env)["string"],
+                        low=parameter.low,
+                        high=parameter.high,
+                    )
+                )
+
     def action_crmcom_test_connection(self):
         """Log in with the saved settings and say whether it worked, and if not, why."""
         self.ensure_one()
         company = self.company_id
+        connection = company._crmcom_connection()
         try:
-            company._crmcom_client(related=company).login()
+            with (
+                company._crmcom_client(related=company) as client,
+                client.deadline(connection.timeout),
+            ):
+                client.login()
         except (CrmComError, ValueError) as exc:
             # ValidationError (incomplete settings) is shown by the client as it is.
             return notification(self.env._("CRM.COM connection failed"), str(exc), "danger")
         return notification(
             self.env._("CRM.COM connection works"),
-            self.env._("Logged in to %(url)s.", url=company.sudo().crmcom_base_url),
+            self.env._("Logged in to %(url)s.", url=connection.base_url),
             "success",
         )
 
+    def action_crmcom_forget_credentials(self):
+        """Disconnect the company and erase its saved Web API key and password."""
+        self.ensure_one()
+        self.env["crmcom.connection"].search(
+            [("company_id", "=", self.company_id.id)]
+        ).action_forget_credentials()
+        return {"type": "ir.actions.client", "tag": "reload"}
 
-class ResConfigSettingsProductSync(models.TransientModel):
-    _inherit = "res.config.settings"
-
+    # Product synchronisation.
     crmcom_sync_domain = fields.Char(
         related="company_id.crmcom_sync_domain", readonly=False, groups=SYSTEM
     )
@@ -125,7 +255,7 @@ class ResConfigSettingsProductSync(models.TransientModel):
         self.ensure_one()
         company = self.company_id
         engine = self.env["crmcom.product.sync"]
-        if not company.sudo().crmcom_enabled:
+        if not company._crmcom_is_connected():
             return notification(
                 self.env._("CRM.COM product synchronisation"),
                 self.env._("Connect the company to CRM.COM first."),

@@ -3,9 +3,11 @@ import logging
 import psycopg2.errors
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..crmcom import CrmComError
+from .crmcom_messages import plain_error
 from .notification import notification
 
 _logger = logging.getLogger(__name__)
@@ -106,14 +108,34 @@ class ResPartner(models.Model):
         return partner
 
     def action_crmcom_refresh_balance(self):
-        for partner in self.filtered("crmcom_participant_number"):
-            company = self.env.company
-            try:
-                wallet = company._crmcom_client(related=partner).show_wallet(
-                    participant_identifier={"number": partner.crmcom_participant_number},
-                    fields=["balance"],
+        """Ask CRM.COM for the wallet balance, with the current company's credentials: for
+        the Point of Sale users of that company, on its own or shared contacts."""
+        company = self.env.company
+        if not self.env.user.has_group("point_of_sale.group_pos_user") or any(
+            partner.company_id and partner.company_id != company for partner in self
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only Point of Sale users of %(company)s can refresh CRM.COM balances of "
+                    "its customers.",
+                    company=company.name,
                 )
+            )
+        title = self.env._("CRM.COM balance not refreshed")
+        if not company._crmcom_is_connected():
+            return notification(
+                title,
+                self.env._("%(company)s is not connected to CRM.COM.", company=company.name),
+                "warning",
+            )
+        for partner in self.filtered("crmcom_participant_number"):
+            try:
+                with company._crmcom_client(related=partner) as client:
+                    wallet = client.show_wallet(
+                        participant_identifier={"number": partner.crmcom_participant_number},
+                        fields=["balance"],
+                    )
             except CrmComError as exc:
-                return notification(self.env._("CRM.COM balance not refreshed"), str(exc), "danger")
+                return notification(title, plain_error(self.env, exc), "danger")
             partner.sudo()._crmcom_set_balance(float(wallet.get("balance") or 0))
         return True

@@ -54,19 +54,23 @@ class SimulatorMixin:
 
 
 def connect_company(company, simulator, **overrides):
-    """Point ``company`` at ``simulator`` with the seeded Web API key and store."""
-    company.sudo().write(
-        {
-            "crmcom_base_url": simulator.url,
-            "crmcom_auth_mode": "api_key",
-            "crmcom_api_key": API_KEY,
-            "crmcom_unit_key": "alternative_code",
-            "crmcom_unit": "STORE01",
-            "crmcom_timeout": 5.0,
-            "crmcom_enabled": True,
-            **overrides,
-        }
-    )
+    """Point ``company``'s CRM.COM connection at ``simulator`` with the seeded Web API key
+    and store (``overrides``: other values of crmcom.connection); return the connection."""
+    values = {
+        "base_url": simulator.url,
+        "auth_mode": "api_key",
+        "api_key": API_KEY,
+        "unit_key": "alternative_code",
+        "unit": "STORE01",
+        "timeout": 5.0,
+        "enabled": True,
+        **overrides,
+    }
+    connection = company._crmcom_connection()
+    if connection:
+        connection.write(values)
+        return connection
+    return company.env["crmcom.connection"].sudo().create({"company_id": company.id, **values})
 
 
 class CashierCase(SimulatorMixin, TestPoSCommon):
@@ -162,6 +166,12 @@ class CashierCase(SimulatorMixin, TestPoSCommon):
 
     def calls(self):
         return self.env["crmcom.call.log"].search_count([])
+
+    def call_log(self, record):
+        """The call log entries of ``record``, newest first."""
+        return self.env["crmcom.call.log"].search(
+            [("res_model", "=", record._name), ("res_id", "=", record.id)]
+        )
 
 
 class CrmComHttpCase(SimulatorMixin, TestPointOfSaleHttpCommon):

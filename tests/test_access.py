@@ -1,9 +1,8 @@
-"""Who may see what: secrets and the call log are for system administrators only."""
+"""Who may see what: the connection and the call log are for system administrators of the
+company only."""
 
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
-
-SECRET_FIELDS = ("crmcom_api_key", "crmcom_password", "crmcom_username", "crmcom_base_url")
 
 
 @tagged("post_install", "-at_install")
@@ -12,12 +11,14 @@ class TestCrmComAccess(TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.company = cls.env.company
-        cls.company.write(
+        cls.company._crmcom_connection().unlink()
+        cls.connection = cls.env["crmcom.connection"].create(
             {
-                "crmcom_base_url": "https://crm.example.com",
-                "crmcom_unit": "STORE01",
-                "crmcom_api_key": "TOP-SECRET-KEY",
-                "crmcom_enabled": True,
+                "company_id": cls.company.id,
+                "base_url": "https://crm.example.com",
+                "unit": "STORE01",
+                "api_key": "TOP-SECRET-KEY",
+                "enabled": True,
             }
         )
         cls.pos_user = new_test_user(
@@ -37,20 +38,19 @@ class TestCrmComAccess(TransactionCase):
         )
         cls.log = log
         cls.env.cr.execute(
-            "INSERT INTO crmcom_token (company_id, token, issued_at) VALUES (%s, %s, now())",
-            (cls.company.id, "TOKEN-VALUE"),
+            "INSERT INTO crmcom_token (company_id, token, issued_at, base_url) "
+            "VALUES (%s, %s, now(), %s)",
+            (cls.company.id, "TOKEN-VALUE", "https://crm.example.com"),
         )
 
-    def test_pos_users_and_managers_cannot_read_credentials(self):
+    def test_pos_users_and_managers_cannot_read_the_connection(self):
         for user in (self.pos_user, self.pos_manager):
-            company = self.company.with_user(user)
-            for field in SECRET_FIELDS:
-                with self.assertRaises(AccessError, msg=f"{user.login} read {field}"):
-                    company.read([field])
+            with self.assertRaises(AccessError, msg=f"{user.login} read the connection"):
+                self.connection.with_user(user).read(["base_url"])
             self.assertNotIn(
-                "crmcom_api_key",
-                company.read()[0],
-                "a plain read() of the company leaves secrets out",
+                "TOP-SECRET-KEY",
+                repr(self.company.with_user(user).read()),
+                "the company holds nothing of the connection",
             )
 
     def test_pos_users_and_managers_cannot_read_the_log_or_the_token(self):
@@ -64,8 +64,7 @@ class TestCrmComAccess(TransactionCase):
             self.log.with_user(self.admin).write({"outcome": "transport_error"})
 
     def test_administrators_read_settings_and_log(self):
-        company = self.company.with_user(self.admin)
-        self.assertEqual(company.crmcom_api_key, "TOP-SECRET-KEY")
+        self.assertEqual(self.connection.with_user(self.admin).api_key, "TOP-SECRET-KEY")
         self.assertEqual(
             self.env["crmcom.call.log"].with_user(self.admin).search([("id", "=", self.log.id)]),
             self.log,
@@ -98,11 +97,14 @@ class TestCrmComAccess(TransactionCase):
 
     def test_other_company_sees_no_credentials_and_no_crmcom_data(self):
         other_admin = self.other_company_admin("base.group_system,point_of_sale.group_pos_manager")
-        # Companies are readable across companies; their credentials are not.
-        self.assertFalse(self.company.with_user(other_admin).crmcom_api_key)
+        # Companies are readable across companies; their connections are not.
+        connections = self.env["crmcom.connection"].with_user(other_admin)
+        self.assertFalse(connections.search([]))
         with self.assertRaises(AccessError):
-            self.company.with_user(other_admin).write({"crmcom_api_key": "HIJACK"})
-        self.assertEqual(self.company.crmcom_api_key, "TOP-SECRET-KEY")
+            self.connection.with_user(other_admin).read(["base_url"])
+        with self.assertRaises(AccessError):
+            self.connection.with_user(other_admin).write({"api_key": "HIJACK"})
+        self.assertEqual(self.connection.api_key, "TOP-SECRET-KEY")
         config = self.env["pos.config"].create({"name": "Till A"})
         purchase = (
             self.env["crmcom.purchase"]

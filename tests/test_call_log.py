@@ -6,7 +6,7 @@ from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
 from ..crmcom import CallRecord
-from ..models.crmcom_call_log import RETENTION_PARAM
+from ..models.crmcom_parameters import CALL_LOG_RETENTION_DAYS
 
 
 @tagged("post_install", "-at_install")
@@ -21,7 +21,7 @@ class TestCrmComCallLog(TransactionCase):
         )
 
     def test_prune_removes_only_entries_older_than_the_retention(self):
-        self.env["ir.config_parameter"].set_param(RETENTION_PARAM, "10")
+        self.env["ir.config_parameter"].set_param(CALL_LOG_RETENTION_DAYS.key, "10")
         now = fields.Datetime.now()
         old = self.log_at(now - timedelta(days=11))
         recent = self.log_at(now - timedelta(days=9))

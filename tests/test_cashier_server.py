@@ -7,6 +7,8 @@ from odoo.tests import tagged
 from ..models.crmcom_purchase import REFUSALS_BEFORE_PARKING
 from .common import API_KEY, JOHN_CARD, CashierCase
 
+PURCHASE_CREATE = "customer_events/purchases/create"
+
 
 @tagged("post_install", "-at_install")
 class TestCashierServer(CashierCase):
@@ -187,7 +189,7 @@ class TestCashierServer(CashierCase):
     def test_timeout_after_crmcom_processed_is_reconciled_not_resent(self):
         john = self.john()
         order = self.paid_order(john, "uuid-0004")
-        self.company.crmcom_timeout = 1
+        self.company._crmcom_connection().timeout = 1
         self.simulator.faults.add(
             "timeout_after", method="customer_events/purchases/create", seconds=12
         )
@@ -209,7 +211,9 @@ class TestCashierServer(CashierCase):
         purchase = order.crmcom_purchase_id
         self.assertIn(purchase.state, ("pending", "unknown"))
         self.assertGreater(purchase.next_attempt_at, fields.Datetime.now())
-        self.assertIn("HTTP 500", purchase.last_error)
+        # Plain words for the Point of Sale managers who read it; the detail in the call log.
+        self.assertEqual(purchase.last_error, "CRM.COM could not be reached.")
+        self.assertIn("HTTP 500", self.call_log(purchase)[:1].message)
         self.simulator.faults.clear()
         self.run_submit_cron()
         self.assertNotEqual(purchase.state, "posted", "it waits for its next attempt")
@@ -240,7 +244,13 @@ class TestCashierServer(CashierCase):
             purchase.sudo().next_attempt_at = False
             self.run_submit_cron()
         self.assertEqual(purchase.state, "failed")
-        self.assertIn("PARTICIPANT_TERMINATED", purchase.last_error)
+        self.assertEqual(purchase.last_error, "CRM.COM refused: Rewards participant is terminated")
+        self.assertEqual(
+            self.call_log(purchase)
+            .filtered(lambda log: log.method == PURCHASE_CREATE)[:1]
+            .status_code,
+            "PARTICIPANT_TERMINATED",
+        )
         to_do = self.env["crmcom.purchase"].search(
             [("state", "in", ("pending", "sending", "unknown", "failed"))]
         )

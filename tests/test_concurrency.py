@@ -32,6 +32,7 @@ from odoo.tests import tagged
 from odoo.tests.common import BaseCase, get_db_name
 from odoo.tools import SQL
 
+from ..models.crmcom_connection import MAX_TIMEOUT
 from ..simulator.server import SimulatorServer
 from .common import connect_company
 
@@ -39,14 +40,14 @@ from .common import connect_company
 WAIT = 120
 PURCHASE_CREATE = "customer_events/purchases/create"
 SPEND_CREATE = "customer_events/spend_requests/create"
-COMPANY_FIELDS = (
-    "crmcom_base_url",
-    "crmcom_auth_mode",
-    "crmcom_api_key",
-    "crmcom_unit_key",
-    "crmcom_unit",
-    "crmcom_timeout",
-    "crmcom_enabled",
+CONNECTION_FIELDS = (
+    "base_url",
+    "auth_mode",
+    "api_key",
+    "unit_key",
+    "unit",
+    "timeout",
+    "enabled",
 )
 PREFIX = "CONCURRENCY"  # every order and purchase these tests make is named after it
 
@@ -64,12 +65,10 @@ class TestConcurrency(BaseCase):
         with cls.committed_env() as env:
             company = env.ref("base.main_company")
             cls.company_id = company.id
-            cls.saved["company"] = {
-                name: company[name] for name in COMPANY_FIELDS if name != "crmcom_api_key"
-            }
-            cls.saved["company"]["crmcom_api_key"] = company.sudo().crmcom_api_key
+            connection = company._crmcom_connection()
+            cls.saved["connection"] = {name: connection[name] for name in CONNECTION_FIELDS}
             # Long enough for a request held at the simulator's barrier (see module doc).
-            connect_company(company, cls.simulator, crmcom_timeout=WAIT / 2)
+            connect_company(company, cls.simulator, timeout=MAX_TIMEOUT)
             configs = env["pos.config"].search([("company_id", "=", company.id)], order="id")
             if len(configs) < 2 or configs[:2].session_ids.filtered(lambda s: s.state != "closed"):
                 raise AssertionError("needs two demo points of sale without an open session")
@@ -127,8 +126,10 @@ class TestConcurrency(BaseCase):
                 env["pos.config"].browse(config_id).write(values)
             if saved.get("partner_id"):
                 env["res.partner"].browse(saved["partner_id"]).exists().unlink()
-            if saved.get("company"):
-                env["res.company"].browse(cls.company_id).write(saved["company"])
+            if saved.get("connection"):
+                env["res.company"].browse(cls.company_id)._crmcom_connection().write(
+                    saved["connection"]
+                )
 
     @classmethod
     def _remove_test_records(cls, env):

@@ -3,6 +3,7 @@
 from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
+from ..models.crmcom_connection import MAX_TIMEOUT
 from .common import SimulatorMixin, connect_company
 
 
@@ -15,14 +16,8 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         cls.company = cls.env.company
         # Start from an unconfigured company, whatever the demo data set.
         cls.env["pos.config"].search([]).crmcom_enabled = False
-        cls.company.write(
-            {
-                "crmcom_enabled": False,
-                "crmcom_base_url": False,
-                "crmcom_api_key": False,
-                "crmcom_unit": False,
-            }
-        )
+        cls.company._crmcom_connection().unlink()
+        cls.connection = cls.env["crmcom.connection"].create({"company_id": cls.company.id})
         cls.pos_config = cls.env["pos.config"].create({"name": "CRM.COM till"})
 
     def setUp(self):
@@ -37,12 +32,12 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
     def test_url_must_be_http_or_https(self):
         for url in ("crm.example.com", "ftp://crm.example.com", "https://", "javascript:alert(1)"):
             with self.assertRaisesRegex(ValidationError, "http:// or https://", msg=url):
-                self.company.crmcom_base_url = url
+                self.connection.base_url = url
                 self.env.flush_all()
 
     def test_plain_http_only_to_this_machine(self):
         with self.assertRaisesRegex(ValidationError, "https://"):
-            self.company.crmcom_base_url = "http://crm.example.com"
+            self.connection.base_url = "http://crm.example.com"
             self.env.flush_all()
         for url in (
             "http://localhost:8079",
@@ -50,48 +45,48 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
             "http://[::1]:8079",
             "https://crm.example.com",
         ):
-            self.company.crmcom_base_url = url
-            self.assertEqual(self.company.crmcom_base_url, url)
+            self.connection.base_url = url
+            self.assertEqual(self.connection.base_url, url)
 
     def test_timeout_must_be_positive_and_bounded(self):
-        for timeout in (0, -5, 121):
+        for timeout in (0, -5, MAX_TIMEOUT + 1):
             with self.assertRaisesRegex(ValidationError, "timeout", msg=timeout):
-                self.company.crmcom_timeout = timeout
-        self.company.crmcom_timeout = 2.5
-        self.assertEqual(self.company.crmcom_timeout, 2.5)
+                self.connection.timeout = timeout
+        self.connection.timeout = 2.5
+        self.assertEqual(self.connection.timeout, 2.5)
 
     def test_enabling_needs_url_store_and_credentials(self):
         with self.assertRaisesRegex(ValidationError, "CRM.COM URL.*Web API key"):
-            self.company.write({"crmcom_enabled": True, "crmcom_unit": "STORE01"})
+            self.connection.write({"enabled": True, "unit": "STORE01"})
         with self.assertRaisesRegex(ValidationError, "organisation"):
-            self.company.write(
+            self.connection.write(
                 {
-                    "crmcom_enabled": True,
-                    "crmcom_base_url": "https://crm.example.com",
-                    "crmcom_unit": "STORE01",
-                    "crmcom_auth_mode": "password",
-                    "crmcom_username": "pos",
-                    "crmcom_password": "pw",
-                    "crmcom_organisation": " ",
+                    "enabled": True,
+                    "base_url": "https://crm.example.com",
+                    "unit": "STORE01",
+                    "auth_mode": "password",
+                    "username": "pos",
+                    "password": "pw",
+                    "organisation": " ",
                 }
             )
-        self.company.write(
+        self.connection.write(
             {
-                "crmcom_enabled": True,
-                "crmcom_base_url": "https://crm.example.com",
-                "crmcom_unit": "STORE01",
-                "crmcom_auth_mode": "api_key",
-                "crmcom_api_key": "KEY",
+                "enabled": True,
+                "base_url": "https://crm.example.com",
+                "unit": "STORE01",
+                "auth_mode": "api_key",
+                "api_key": "KEY",
             }
         )
-        self.assertTrue(self.company.crmcom_enabled)
+        self.assertTrue(self.company._crmcom_is_connected())
 
     def test_settings_form_validates_too(self):
         with self.assertRaisesRegex(ValidationError, "https://"):
             self.settings(crmcom_base_url="http://crm.example.com")
 
     def test_pos_needs_a_connected_company(self):
-        self.company.crmcom_enabled = False
+        self.connection.enabled = False
         with self.assertRaisesRegex(ValidationError, "Connect"):
             self.pos_config.crmcom_enabled = True
 
@@ -146,7 +141,7 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         self.assertEqual((log.res_model, log.res_id), ("res.company", self.company.id))
 
     def test_test_connection_reports_the_exact_reason(self):
-        connect_company(self.company, self.simulator, crmcom_api_key="WRONG-KEY")
+        connect_company(self.company, self.simulator, api_key="WRONG-KEY")
         action = self.settings().action_crmcom_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("AUTHENTICATION_FAILED", action["params"]["message"])
@@ -154,14 +149,15 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
         self.assertEqual(log.outcome, "authentication_error")
         self.assertNotIn("WRONG-KEY", log.request + (log.response or ""))
 
-        self.company.crmcom_base_url = "http://127.0.0.1:9"  # discard port: nothing listens
+        # Discard port: nothing listens. A new URL needs its key again.
+        connect_company(self.company, self.simulator, base_url="http://127.0.0.1:9")
         action = self.settings().action_crmcom_test_connection()
         self.assertEqual(action["params"]["type"], "danger")
         self.assertIn("could not be reached", action["params"]["message"])
 
     def test_test_connection_with_incomplete_settings(self):
-        self.company.write({"crmcom_enabled": False, "crmcom_base_url": False})
-        with self.assertRaisesRegex(ValidationError, "incomplete"):
+        self.connection.write({"enabled": False, "base_url": False})
+        with self.assertRaisesRegex(ValidationError, "not connected"):
             self.settings().action_crmcom_test_connection()
 
     # ------------------------------------------------------------------ shared token

@@ -7,7 +7,7 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.tests import tagged
 
-from ..models.crmcom_purchase import ABANDONED_AFTER_PARAM
+from ..models.crmcom_parameters import ABANDONED_AFTER_HOURS
 from .common import CashierCase
 
 SPEND = "customer_events/spend_requests/create"
@@ -101,7 +101,7 @@ class TestLostSpend(CashierCase):
     def test_abandoned_order_with_a_lost_spend_is_undone(self):
         john = self.john()
         self.lose_spend_answer(john, "uuid-l6")
-        self.env["ir.config_parameter"].set_param(ABANDONED_AFTER_PARAM, "1")
+        self.env["ir.config_parameter"].set_param(ABANDONED_AFTER_HOURS.key, "1")
         later = fields.Datetime.now() + timedelta(hours=2)
         with patch.object(fields.Datetime, "now", return_value=later):
             self.run_submit_cron()

@@ -13,7 +13,7 @@ from odoo.tests import tagged
 
 from ..crmcom import TransportError
 from ..models.crmcom_purchase import REFUSALS_BEFORE_PARKING
-from .common import CashierCase
+from .common import CashierCase, connect_company
 
 PURCHASE = "customer_events/purchases/create"
 SPEND = "customer_events/spend_requests/create"
@@ -295,7 +295,7 @@ class TestMoneySafety(CashierCase):
     def test_a_refusal_that_repeats_is_parked_with_crmcom_words(self):
         order = self.paid_order(self.john_partner, next(self.uuids))
         purchase = order.crmcom_purchase_id
-        self.company.sudo().crmcom_unit = "NO-SUCH-STORE"
+        self.company._crmcom_connection().unit = "NO-SUCH-STORE"
         for attempt in range(1, REFUSALS_BEFORE_PARKING + 1):
             purchase.sudo().next_attempt_at = False
             self.run_submit_cron()
@@ -303,22 +303,25 @@ class TestMoneySafety(CashierCase):
             self.assertEqual(
                 purchase.state, "failed" if attempt == REFUSALS_BEFORE_PARKING else "pending"
             )
-        self.assertIn("NOT_FOUND", purchase.last_error)
+        self.assertRegex(purchase.last_error, "^CRM.COM does not know it: Unit")
+        self.assertEqual(
+            self.call_log(purchase).filtered(lambda log: log.method == PURCHASE)[:1].status_code,
+            "NOT_FOUND",
+        )
         self.assertFalse(purchase.next_attempt_at, "parked: a person retries it")
         self.assertEqual(self.events("purchases"), [], "nothing reached CRM.COM")
-        self.company.sudo().crmcom_unit = "STORE01"
+        self.company._crmcom_connection().unit = "STORE01"
         purchase.action_retry()
         self.settle()
         self.assertEqual(purchase.state, "posted")
 
     def test_nothing_sent_is_not_an_unknown_outcome(self):
         order = self.paid_order(self.john_partner, next(self.uuids))
-        url = self.company.sudo().crmcom_base_url
-        self.company.sudo().crmcom_base_url = "http://127.0.0.1:9"  # discard: refuses
+        connect_company(self.company, self.simulator, base_url="http://127.0.0.1:9")  # refuses
         self.run_submit_cron()
         purchase = order.crmcom_purchase_id
         self.assertEqual(purchase.state, "pending", "connection refused: nothing was sent")
-        self.company.sudo().crmcom_base_url = url
+        connect_company(self.company, self.simulator)
         self.settle()
         self.assertEqual(purchase.state, "posted")
 

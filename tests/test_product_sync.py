@@ -30,8 +30,8 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         cls.start_simulator()
         cls.company = cls.env.company
         connect_company(cls.company, cls.simulator)
-        cls.env["res.company"].search([("id", "!=", cls.company.id)]).sudo().write(
-            {"crmcom_enabled": False}
+        cls.env["crmcom.connection"].search([("company_id", "!=", cls.company.id)]).write(
+            {"enabled": False}
         )
         cls.category = cls.env["product.category"].create({"name": "Sync test"})
         cls.pos_category = cls.env["pos.category"].create({"name": "Coffee"})
@@ -557,7 +557,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.assertEqual(self.run_cron().processed, 50)
 
     def test_unknown_definition_fails_the_run_with_crmcom_reason(self):
-        self.company.crmcom_sync_definition = "NO SUCH DEFINITION"
+        self.company._crmcom_connection().sync_definition = "NO SUCH DEFINITION"
         run = self.run_cron()
         self.assertEqual(run.state, "failed")
         self.assertIn("refused", run.message)

@@ -6,7 +6,7 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.tests import tagged
 
-from ..models.crmcom_purchase import ABANDONED_AFTER_PARAM
+from ..models.crmcom_parameters import ABANDONED_AFTER_HOURS
 from .common import CashierCase
 
 
@@ -111,7 +111,7 @@ class TestRefunds(CashierCase):
     def test_abandoned_spend_is_cancelled_after_the_configured_age(self):
         john = self.john()
         self.config.crmcom_spend(self.basket(john, uuid="uuid-r6"), 10)
-        self.env["ir.config_parameter"].set_param(ABANDONED_AFTER_PARAM, "2")
+        self.env["ir.config_parameter"].set_param(ABANDONED_AFTER_HOURS.key, "2")
         self.run_submit_cron()
         self.assertEqual(len(self.crm_purchases()), 1, "too young to be abandoned")
         later = fields.Datetime.now() + timedelta(hours=3)

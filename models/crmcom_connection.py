@@ -1,0 +1,301 @@
+import ipaddress
+import logging
+from urllib.parse import urlsplit
+
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.base.models.res_partner import _tz_get
+
+from ..crmcom import CrmComClient
+from ..crmcom.client import normalise_base_url, release_token
+from .crmcom_token import CompanyTokenStore
+
+_logger = logging.getLogger(__name__)
+
+# A till request waits for CRM.COM this long at most (retries included): far below Odoo's
+# limit_time_real (120 s by default), so a slow CRM.COM never gets a worker killed.
+MAX_TIMEOUT = 30.0
+SECRET_FIELDS = ("api_key", "password")
+# What a token is issued for: when one of these changes, the company's token is released.
+TOKEN_SCOPE_FIELDS = (
+    "base_url",
+    "auth_mode",
+    "api_key",
+    "username",
+    "password",
+    "organisation",
+    "unit_key",
+    "unit",
+)
+LOCAL_HOSTS = {"localhost"}
+
+
+def _is_local_host(host):
+    if not host:
+        return False
+    if host in LOCAL_HOSTS or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class CrmcomConnection(models.Model):
+    """How one company talks to CRM.COM: server, login, store, and the credentials.
+
+    Kept apart from res.company: companies are readable and writable by the administrators
+    of every company, and field groups cannot tell one company from another; this model's
+    record rule can. Its secrets are sent only to the server they were entered for: a new
+    URL erases them unless the same save gives them again.
+    """
+
+    _name = "crmcom.connection"
+    _description = "CRM.COM connection"
+    _rec_name = "company_id"
+
+    company_id = fields.Many2one("res.company", required=True, ondelete="cascade", index=False)
+    enabled = fields.Boolean(string="Connect to CRM.COM Rewards")
+    base_url = fields.Char(
+        string="CRM.COM URL",
+        help="Server address, e.g. https://mycompany.crm.com; the API lives under "
+        "/crmapi/rest/v2/.",
+    )
+    auth_mode = fields.Selection(
+        [("api_key", "Web API key"), ("password", "User name and password")],
+        string="CRM.COM login",
+        default="api_key",
+        required=True,
+        help='A Web API key of the "System Key" classification is what CRM.COM recommends '
+        "for POS integrations.",
+    )
+    api_key = fields.Char(string="CRM.COM Web API key")
+    username = fields.Char(string="CRM.COM user name")
+    password = fields.Char(string="CRM.COM password")
+    organisation = fields.Char(string="CRM.COM organisation")
+    unit_key = fields.Selection(
+        [("alternative_code", "Alternative code"), ("id", "ID"), ("name", "Name")],
+        string="Store identified by",
+        default="alternative_code",
+        required=True,
+    )
+    unit = fields.Char(
+        string="CRM.COM store (unit)", help="The CRM.COM unit that performs this company's sales."
+    )
+    external_system = fields.Char(
+        string="External system name",
+        default="ODOO_POS",
+        help="Sent as external_system with every purchase and spend request.",
+    )
+    timeout = fields.Float(
+        string="CRM.COM timeout (s)",
+        default=10.0,
+        help="How long a till waits for CRM.COM, retries included, before going on without it.",
+    )
+    time_zone = fields.Selection(
+        _tz_get,
+        string="CRM.COM time zone",
+        default="UTC",
+        required=True,
+        help="CRM.COM reads and writes dates without a time zone, as local times of the "
+        "organisation: the zone those times are in.",
+    )
+    sync_definition = fields.Char(
+        string="Product synchronisation definition",
+        default="ODOO POS SYNC",
+        help="Name of the products synchronisation run definition configured in CRM.COM.",
+    )
+
+    _company_uniq = models.Constraint("UNIQUE(company_id)", "One CRM.COM connection per company.")
+
+    # ------------------------------------------------------------------ writing
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create([self._normalised(vals) for vals in vals_list])
+
+    def write(self, vals):
+        vals = self._normalised(vals)
+        retiring = self._changing(vals, TOKEN_SCOPE_FIELDS)
+        if vals.get("enabled") is False:
+            retiring |= self.filtered("enabled")
+        moved = self._changing(vals, ("base_url",))
+        # A secret entered for one server is never sent to another: those that a move to
+        # a new URL does not give again are erased.
+        erased = {name: False for name in SECRET_FIELDS if not vals.get(name)}
+        staying = self
+        if moved and erased:
+            super(CrmcomConnection, moved).write({**vals, **erased})
+            staying -= moved
+        if staying:
+            super(CrmcomConnection, staying).write(vals)
+        retiring._retire_tokens()
+        return True
+
+    @api.model
+    def _normalised(self, vals):
+        vals = dict(vals)
+        if vals.get("base_url"):
+            vals["base_url"] = normalise_base_url(vals["base_url"])
+        for name in ("unit", "username", "organisation", *SECRET_FIELDS):
+            if isinstance(vals.get(name), str):
+                vals[name] = vals[name].strip() or False
+        return vals
+
+    def _changing(self, vals, names):
+        """The connections whose ``names`` the write ``vals`` gives another value."""
+        return self.filtered(
+            lambda connection: any(
+                name in vals and (connection[name] or False) != (vals[name] or False)
+                for name in names
+            )
+        )
+
+    def _retire_tokens(self):
+        """Forget the tokens of these connections now and release them in CRM.COM once the
+        transaction is committed (a rolled-back save releases nothing; a token released
+        although the save failed is only renewed at the next call)."""
+        if not self:
+            return
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM crmcom_token WHERE company_id IN %s RETURNING company_id, token, "
+                "base_url",
+                tuple(self.company_id.ids),
+            )
+        )
+        retired = [row for row in self.env.cr.fetchall() if row[2]]
+        if not retired:
+            return
+        timeouts = {connection.company_id.id: connection.timeout for connection in self}
+        registry = self.env.registry
+
+        @self.env.cr.postcommit.add
+        def release():
+            for company_id, token, base_url in retired:
+                try:
+                    with registry.cursor() as cr:
+                        env = api.Environment(cr, SUPERUSER_ID, {})
+                        company = env["res.company"].browse(company_id)
+                        log = env["crmcom.call.log"]
+                        release_token(
+                            base_url,
+                            token,
+                            timeout=min(timeouts.get(company_id) or MAX_TIMEOUT, 5.0),
+                            on_call=lambda record, log=log, company=company: log._log_call(
+                                record, company
+                            ),
+                        )
+                except Exception:  # noqa: BLE001 - an old token that stays valid expires
+                    _logger.info("CRM.COM token of company %s not released", company_id)
+
+    def action_forget_credentials(self):
+        """Disconnect and erase the Web API key and password: the explicit way to remove
+        them, as an empty field in the settings keeps them."""
+        self.write({"enabled": False, **dict.fromkeys(SECRET_FIELDS, False)})
+
+    # ------------------------------------------------------------------ checks
+
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        for connection in self.filtered("base_url"):
+            url = urlsplit(connection.base_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ValidationError(
+                    self.env._(
+                        "The CRM.COM URL must be an http:// or https:// address, such as "
+                        "https://mycompany.crm.com (got %(url)s).",
+                        url=connection.base_url,
+                    )
+                )
+            if url.scheme == "http" and not _is_local_host(url.hostname):
+                raise ValidationError(
+                    self.env._(
+                        "The CRM.COM URL must use https:// unless it points at this machine: "
+                        "credentials and customer data would travel unencrypted to %(host)s.",
+                        host=url.hostname,
+                    )
+                )
+
+    @api.constrains("timeout")
+    def _check_timeout(self):
+        for connection in self:
+            if not 0 < connection.timeout <= MAX_TIMEOUT:
+                raise ValidationError(
+                    self.env._(
+                        "The CRM.COM timeout must be more than 0 and at most %(max)s seconds: "
+                        "a till waits that long for CRM.COM at most.",
+                        max=int(MAX_TIMEOUT),
+                    )
+                )
+
+    @api.constrains(*TOKEN_SCOPE_FIELDS, "enabled")
+    def _check_complete(self):
+        for connection in self.filtered("enabled"):
+            missing = connection._missing_settings()
+            if missing:
+                raise ValidationError(
+                    self.env._(
+                        "To connect %(company)s to CRM.COM Rewards, fill in: %(missing)s.",
+                        company=connection.company_id.name,
+                        missing=", ".join(missing),
+                    )
+                )
+
+    def _missing_settings(self):
+        self.ensure_one()
+        required = ["base_url", "unit"]
+        if self.auth_mode == "api_key":
+            required.append("api_key")
+        else:
+            required += ["username", "password", "organisation"]
+        return [
+            self._fields[name].get_description(self.env)["string"]
+            for name in required
+            if not self[name]
+        ]
+
+    # ------------------------------------------------------------------ using
+
+    def _unit_identifier(self):
+        self.ensure_one()
+        return {self.unit_key: self.unit}
+
+    def _client(self, related=None):
+        """A CRM.COM client for this connection; every call it makes is logged on
+        ``related``. Use it as a context manager: it closes its HTTP connections."""
+        self.ensure_one()
+        connection = self.sudo()
+        company = connection.company_id
+        missing = connection._missing_settings()
+        if not connection.enabled or missing:
+            raise ValidationError(
+                self.env._(
+                    "%(company)s is not connected to CRM.COM Rewards: fill in %(missing)s.",
+                    company=company.name,
+                    missing=", ".join(missing)
+                    or self.env._("Connect to CRM.COM Rewards (Point of Sale settings)"),
+                )
+            )
+        credentials = (
+            {"api_key": connection.api_key}
+            if connection.auth_mode == "api_key"
+            else {
+                "username": connection.username,
+                "password": connection.password,
+                "organisation": connection.organisation,
+            }
+        )
+        log = self.env["crmcom.call.log"]
+        return CrmComClient(
+            connection.base_url,
+            # The login's optional unit takes a unit ID only (crmcom-api.md §2.1).
+            unit=connection.unit if connection.unit_key == "id" else None,
+            timeout=connection.timeout,
+            time_zone=connection.time_zone,
+            token_store=CompanyTokenStore(self.env, company, connection.base_url),
+            on_call=lambda record: log._log_call(record, company, related),
+            **credentials,
+        )
