@@ -406,7 +406,7 @@ class CrmcomProductSync(models.AbstractModel):
             while records:
                 log_call(records.pop(0))
 
-        now_text = fields.Datetime.now().isoformat(timespec="seconds")
+        now_text = client.format_date(fields.Datetime.now())
         executor = ThreadPoolExecutor(max_workers=calls, thread_name_prefix="crmcom-product-sync")
         # A run that commits reads the batches on a connection of its own, in a thread of its
         # own: the next batch is built while this one's states are written. It sees what is

@@ -151,8 +151,13 @@ class ResConfigSettings(models.TransientModel):
         given = {name: vals[name] for name in CONNECTION_SETTINGS if name in vals}
         if not given:
             return vals
-        if not self.env.user.has_group(SYSTEM):
-            raise AccessError(self.env._("Only administrators can change the CRM.COM connection."))
+        if not self.env.user.has_group(SYSTEM) or company not in self.env.user.company_ids:
+            raise AccessError(
+                self.env._(
+                    "Only administrators of %(company)s can change its CRM.COM connection.",
+                    company=company.name,
+                )
+            )
         vals = {
             **{name: value for name, value in vals.items() if name not in SECRET_SETTINGS},
             **{f"{name}_saved": True for name in SECRET_SETTINGS if vals.get(name)},

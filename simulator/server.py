@@ -9,6 +9,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +69,9 @@ class SimulatorServer:
         self._initial_config = SimulatorConfig(**self.config.as_dict())
         self.state = State()
         self.faults = FaultInjector()
+        # API requests received per method, answered or not: what reached this server.
+        self.received = Counter()
+        self._received_lock = threading.Lock()
         if seed:
             seed_state(self.state)
         self._httpd = _HTTPServer((host, port), _Handler)
@@ -109,6 +113,8 @@ class SimulatorServer:
     def reset(self, seed: bool = True) -> None:
         """Wipe the store and the faults, and restore the configuration given at start-up."""
         self.faults.clear()
+        with self._received_lock:
+            self.received.clear()
         with self.state.lock:
             self.state.clear()
             self.config.copy_from(self._initial_config)
@@ -120,7 +126,13 @@ class SimulatorServer:
             dump = methods.snapshot(self.state, self.config)
             dump["config"] = self.config.as_dict()
         dump["faults"] = self.faults.active()
+        with self._received_lock:
+            dump["received"] = dict(self.received)
         return dump
+
+    def count_request(self, name: str) -> None:
+        with self._received_lock:
+            self.received[name] += 1
 
     def process(self, path: str, raw_body: bytes, headers) -> tuple[int, dict]:
         """Run one API call: (HTTP status, response envelope)."""
@@ -209,6 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, name: str, raw: bytes) -> str:
         sim = self.server.sim
+        sim.count_request(name)
         method = methods.METHODS.get(name)
         if method is None or self.command != "POST":
             err = ApiError("METHOD_NOT_FOUND", "Method not found", f"{self.command} {name}")

@@ -15,3 +15,5 @@ from . import test_concurrency
 from . import test_refund_properties
 from . import test_money_safety
 from . import test_hostile_till
+from . import test_connection_settings
+from . import test_till_guards

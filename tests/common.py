@@ -19,19 +19,20 @@ JOHN_CARD = "4000123412341234"
 _send = requests.Session.send
 
 
-@tagged("post_install", "-at_install")
-class PlainCase(BaseCase):
-    """A test of the client or the simulator alone: no database, real HTTP on 127.0.0.1.
-
-    Odoo's BaseCase raises every request timeout under 10 s; these tests are about
-    timeouts, so requests to this machine keep the ones they set (others stay blocked).
-    """
+class LocalTimeoutsMixin:
+    """Odoo's test cases raise every request timeout under 10 s; tests about timeouts keep,
+    for requests to this machine, the ones they set (others stay blocked)."""
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
         if urlsplit(r.url).hostname in ("127.0.0.1", "localhost"):
             return _send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
+
+
+@tagged("post_install", "-at_install")
+class PlainCase(LocalTimeoutsMixin, BaseCase):
+    """A test of the client or the simulator alone: no database, real HTTP on 127.0.0.1."""
 
 
 class SimulatorMixin:

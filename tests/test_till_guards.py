@@ -1,0 +1,128 @@
+"""What bounds what a till can make Odoo do with CRM.COM: a deadline on every till request,
+a limit on identifications that find nobody, plain words for the people at the till, the
+organisation's time zone on every date sent."""
+
+from datetime import timedelta
+
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from ..crmcom import CrmComClient
+from ..models.crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
+from .common import API_KEY, JOHN_CARD, CashierCase, LocalTimeoutsMixin
+
+SHOW = "rewards_participants/show"
+PREVIEW = "customer_events/purchases/preview"
+
+
+@tagged("post_install", "-at_install")
+class TestTillGuards(LocalTimeoutsMixin, CashierCase):
+    def received(self, method):
+        return self.simulator_state()["received"].get(method, 0)
+
+    # ------------------------------------------------------------------ deadline
+
+    def test_a_slow_crmcom_holds_a_till_request_for_the_timeout_at_most(self):
+        john = self.john()  # logged in: what follows waits for the slow calls only
+        self.company._crmcom_connection().timeout = 1
+        self.simulator.faults.add("latency", SHOW, times=None, seconds=3)
+        self.simulator.faults.add("latency", PREVIEW, times=None, seconds=3)
+        shown, previewed = self.received(SHOW), self.received(PREVIEW)
+        result = self.identify()
+        self.assertEqual((result["ok"], result["error"]), (False, "unreachable"))
+        preview = self.config.crmcom_preview(self.basket(john))
+        self.assertEqual((preview["ok"], preview["error"]), (False, "unreachable"))
+        # One attempt each: a retry would start after the deadline.
+        self.assertEqual(self.received(SHOW) - shown, 1)
+        self.assertEqual(self.received(PREVIEW) - previewed, 1)
+        timed_out = self.call_log(self.config).filtered(
+            lambda log: log.outcome == "call_timeout_error"
+        )
+        self.assertEqual(len(timed_out), 2)
+
+    # ------------------------------------------------------------------ failed identifications
+
+    def test_identifications_that_find_nobody_are_limited_per_till(self):
+        self.env["ir.config_parameter"].set_param(IDENTIFY_FAILURES_PER_MINUTE.key, "3")
+        for attempt in range(3):
+            result = self.identify(f"40001234000000{attempt:02d}")
+            self.assertEqual(result["error"], "not_found")
+        shown = self.received(SHOW)
+        for query in ("4000123400000099", JOHN_CARD):
+            result = self.identify(query)
+            self.assertEqual((result["ok"], result["error"]), (False, "throttled"), query)
+            self.assertIn("wait a minute", result["message"])
+        self.assertEqual(self.received(SHOW), shown, "a throttled till asks CRM.COM nothing")
+        # A minute later the till may look customers up again.
+        self.call_log(self.config).sudo().write(
+            {"called_at": self.env.cr.now() - timedelta(minutes=2)}
+        )
+        self.assertTrue(self.identify()["ok"])
+
+    def test_found_customers_do_not_count_against_the_till(self):
+        self.env["ir.config_parameter"].set_param(IDENTIFY_FAILURES_PER_MINUTE.key, "1")
+        for _attempt in range(3):
+            self.assertTrue(self.identify()["ok"])
+        self.assertEqual(self.identify("4000123400000099")["error"], "not_found")
+        self.assertEqual(self.identify()["error"], "throttled")
+
+    # ------------------------------------------------------------------ plain words
+
+    def test_refresh_balance_is_for_pos_users_of_the_company(self):
+        john = self.john()
+        clerk = new_test_user(self.env, "crm_clerk", groups="base.group_user")
+        with self.assertRaises(AccessError):
+            john.with_user(clerk).action_crmcom_refresh_balance()
+        other = self.env["res.company"].create({"name": "Other shop"})
+        theirs = (
+            self.env["res.partner"]
+            .sudo()
+            .create(
+                {
+                    "name": "Their customer",
+                    "company_id": other.id,
+                    "crmcom_participant_number": "P1",
+                }
+            )
+        )
+        cashier = new_test_user(
+            self.env,
+            "crm_refresh_cashier",
+            groups="base.group_user,point_of_sale.group_pos_user",
+            company_ids=[(6, 0, (self.company | other).ids)],
+        )
+        with self.assertRaises(AccessError):
+            theirs.with_user(cashier).with_company(self.company).action_crmcom_refresh_balance()
+        self.assertIs(john.with_user(cashier).action_crmcom_refresh_balance(), True)
+
+    def test_pos_users_read_plain_words_not_server_details(self):
+        john = self.john()
+        cashier = new_test_user(
+            self.env, "crm_plain_cashier", groups="base.group_user,point_of_sale.group_pos_user"
+        )
+        self.simulator.faults.add("http_500", times=None)
+        notice = john.with_user(cashier).action_crmcom_refresh_balance()
+        self.assertEqual(notice["params"]["message"], "CRM.COM could not be reached.")
+        order = self.paid_order(john, "uuid-guards-1")
+        self.run_submit_cron()
+        error = order.crmcom_purchase_id.with_user(cashier).last_error
+        self.assertEqual(error, "CRM.COM could not be reached.")
+        # The detail stays in the call log, for administrators.
+        self.assertIn("HTTP 500", self.call_log(john)[:1].message)
+        for text in (notice["params"]["message"], error):
+            self.assertNotIn("127.0.0.1", text)
+
+    # ------------------------------------------------------------------ time zone
+
+    def test_dates_are_sent_in_the_organisations_time_zone(self):
+        self.company._crmcom_connection().time_zone = "Asia/Nicosia"
+        order = self.paid_order(self.john(), "uuid-guards-2")
+        self.run_submit_cron()
+        purchase = order.crmcom_purchase_id
+        self.assertEqual(purchase.state, "posted")
+        (sent,) = [p for p in self.simulator_state()["purchases"] if p["id"] == purchase.crmcom_id]
+        local = CrmComClient(
+            self.simulator.url, api_key=API_KEY, time_zone="Asia/Nicosia"
+        ).format_date(purchase.performed_on)
+        self.assertEqual(sent["performed_on"], local)
+        self.assertNotEqual(local, purchase.performed_on.isoformat(timespec="seconds"))
