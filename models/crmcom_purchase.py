@@ -610,6 +610,8 @@ class CrmcomPurchase(models.Model):
                            OR (state = %(posted)s AND respend_amount > 0
                                AND spend_state IS NULL))
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
+                      -- a disconnected company's rows wait until it is connected again
+                      AND company_id IN (SELECT company_id FROM crmcom_connection WHERE enabled)
                       -- a replacement waits until what it replaces is cancelled
                       AND (replaces_id IS NULL OR replaces_id IN (
                             SELECT id FROM crmcom_purchase WHERE state = %(cancelled)s))

@@ -17,3 +17,4 @@ from . import test_money_safety
 from . import test_hostile_till
 from . import test_connection_settings
 from . import test_till_guards
+from . import test_neutralize

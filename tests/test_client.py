@@ -16,7 +16,13 @@ from ..crmcom import (
     NotFoundError,
     TransportError,
 )
-from ..crmcom.client import identifier, mask_secrets, normalise_amounts, parse_amount
+from ..crmcom.client import (
+    identifier,
+    mask_secrets,
+    normalise_amounts,
+    parse_amount,
+    release_token,
+)
 from .common import API_KEY, PlainCase, SimulatorMixin
 
 CARD = {"access_token_identifier": {"authentication_code": "4000123412341234"}}
@@ -353,6 +359,71 @@ class TestCrmComClient(SimulatorMixin, PlainCase):
             self.purchase(client)
         self.assertTrue(caught.exception.outcome_unknown)
         self.assertEqual(len(self.purchases_in_simulator()), 1, "processed once, sent once")
+
+    def test_a_deadline_bounds_a_call_across_its_retries_and_logins(self):
+        client = self.client(timeout=0.5)
+        client.login()
+        # Without a deadline the read is tried three times, 0.5 s each. Within 0.5 s, the
+        # second attempt would start with too little time; within 0.8 s, it has the 0.3 s
+        # left, and a third never starts.
+        for deadline, attempts in ((0.5, 1), (0.8, 2)):
+            self.reset_simulator()
+            self.simulator.faults.add(
+                "latency", method="rewards_participants/show", times=None, seconds=1.5
+            )
+            with client.deadline(deadline), self.assertRaises(CallTimeoutError) as caught:
+                client.show_participant({"number": "P0001"})
+            self.assertFalse(caught.exception.outcome_unknown, "a read")
+            received = self.simulator_state()["received"]["rewards_participants/show"]
+            self.assertEqual(received, attempts, deadline)
+
+    def test_a_spent_deadline_sends_nothing(self):
+        client = self.client()
+        client.login()
+        with client.deadline(0.8):
+            self.simulator.faults.add(
+                "latency", method="rewards_participants/show", times=1, seconds=1.0
+            )
+            with self.assertRaises(CallTimeoutError):
+                client.show_participant({"number": "P0001"})
+            with self.assertRaises(CallTimeoutError) as caught:
+                self.purchase(client)
+        self.assertFalse(caught.exception.outcome_unknown, "never sent: certainly not processed")
+        self.assertNotIn("customer_events/purchases/create", self.simulator_state()["received"])
+        self.assertEqual(self.purchases_in_simulator(), [])
+        self.assertTrue(self.purchase(client)["id"], "the deadline ends with its block")
+
+    def test_dates_are_sent_as_local_times_of_the_organisation(self):
+        nicosia = self.client(time_zone="Asia/Nicosia")
+        utc = self.client()
+        winter, summer = datetime(2026, 1, 15, 10, 0, 30, 999), datetime(2026, 7, 15, 10, 0)
+        self.assertEqual(utc.format_date(winter), "2026-01-15T10:00:30")
+        self.assertEqual(nicosia.format_date(winter), "2026-01-15T12:00:30")
+        self.assertEqual(nicosia.format_date(summer), "2026-07-15T13:00:00", "summer time")
+        self.assertEqual(nicosia.parse_date("2026-07-15T13:00:00"), summer)
+        self.assertEqual(nicosia.parse_date("2026-07-15T10:00:00Z"), summer, "an offset wins")
+        self.assertIsNone(nicosia.parse_date("not a date"))
+        nicosia.create_purchase(
+            JOHN, unit=UNIT, performed_on=summer, reference_number="TZ/1", lines=[LINE]
+        )
+        (sent,) = self.purchases_in_simulator()
+        self.assertEqual(sent["performed_on"], "2026-07-15T13:00:00")
+
+    def test_the_base_url_is_normalised(self):
+        client = self.client()
+        port = self.simulator.url.rsplit(":", 1)[1]
+        shouted = CrmComClient(f" HTTP://127.0.0.1:{port}/ ", api_key=API_KEY)
+        self.addCleanup(shouted.close)
+        self.assertEqual(shouted.base_url, client.base_url)
+        self.assertTrue(shouted.show_participant({"number": "P0001"})["number"])
+
+    def test_release_token_needs_only_the_token(self):
+        client = self.client()
+        token = client.login()
+        release_token(self.simulator.url, token, on_call=self.records.append)
+        self.assertEqual(self.records[-1].method, "authentication/token/release")
+        self.assertEqual(self.records[-1].request, {"token": "***"})
+        self.assertEqual(self.simulator_state()["counts"]["valid_tokens"], 0)
 
     def test_dropped_connection(self):
         client = self.client()
