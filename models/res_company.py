@@ -110,6 +110,17 @@ class ResCompany(models.Model):
         self.ensure_one()
         return self.env["crmcom.connection"].sudo().search([("company_id", "=", self.id)])
 
+    def _crmcom_set_connection(self, values):
+        """Write ``values`` on this company's connection, made if there is none (with the
+        user's rights: only an administrator of the company may)."""
+        self.ensure_one()
+        connections = self.env["crmcom.connection"]
+        connection = connections.search([("company_id", "=", self.id)])
+        if connection:
+            connection.write(values)
+            return connection
+        return connections.create({"company_id": self.id, **values})
+
     def _crmcom_is_connected(self):
         return bool(self._crmcom_connection().enabled)
 

@@ -110,6 +110,14 @@ class ResConfigSettings(models.TransientModel):
         related="pos_config_id.crmcom_discount_product_id", readonly=False
     )
 
+    @api.onchange("pos_crmcom_enabled")
+    def _onchange_pos_crmcom_enabled(self):
+        # Tills made before the add-on was installed have no wallet spend product yet.
+        if self.pos_crmcom_enabled and not self.pos_crmcom_discount_product_id:
+            self.pos_crmcom_discount_product_id = self.env.ref(
+                "pos_crmcom_rewards.product_crmcom_wallet_spend", raise_if_not_found=False
+            )
+
     @api.model
     def get_values(self):
         values = super().get_values()

@@ -67,11 +67,7 @@ def connect_company(company, simulator, **overrides):
         "enabled": True,
         **overrides,
     }
-    connection = company._crmcom_connection()
-    if connection:
-        connection.write(values)
-        return connection
-    return company.env["crmcom.connection"].sudo().create({"company_id": company.id, **values})
+    return company.sudo()._crmcom_set_connection(values)
 
 
 class CashierCase(SimulatorMixin, TestPoSCommon):

@@ -242,17 +242,18 @@ def run_bench(odoo, registry, url, count, rounds):
         _first_tmpl, categories, pos_category = seed(env, count)
         family_names, pos_category_name = categories.mapped("name"), pos_category.name
         company = env.company
-        company.write(
+        company._crmcom_set_connection(
             {
-                "crmcom_base_url": url,
-                "crmcom_auth_mode": "api_key",
-                "crmcom_api_key": API_KEY,
-                "crmcom_unit_key": "alternative_code",
-                "crmcom_unit": "STORE01",
-                "crmcom_enabled": True,
-                "crmcom_sync_domain": "[('available_in_pos', '=', True),"
-                " ('default_code', '=like', 'BENCH-%')]",
+                "base_url": url,
+                "auth_mode": "api_key",
+                "api_key": API_KEY,
+                "unit_key": "alternative_code",
+                "unit": "STORE01",
+                "enabled": True,
             }
+        )
+        company.crmcom_sync_domain = (
+            "[('available_in_pos', '=', True), ('default_code', '=like', 'BENCH-%')]"
         )
         cr.commit()
         print(f"seeded {count} products in {time.perf_counter() - started:.1f} s", flush=True)

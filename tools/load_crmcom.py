@@ -64,15 +64,15 @@ def setup(conf, db, simulator_url):
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
         company = env.company
-        company.write(
+        company._crmcom_set_connection(
             {
-                "crmcom_base_url": simulator_url,
-                "crmcom_auth_mode": "api_key",
-                "crmcom_api_key": API_KEY,
-                "crmcom_unit_key": "alternative_code",
-                "crmcom_unit": "STORE01",
-                "crmcom_timeout": 10.0,
-                "crmcom_enabled": True,
+                "base_url": simulator_url,
+                "auth_mode": "api_key",
+                "api_key": API_KEY,
+                "unit_key": "alternative_code",
+                "unit": "STORE01",
+                "timeout": 10.0,
+                "enabled": True,
             }
         )
         user = env["res.users"].create(
