@@ -70,7 +70,7 @@ class CrmcomCallLog(models.Model):
 
     def _prune(self, limit=PRUNE_BATCH):
         """Delete up to ``limit`` entries older than the retention period; return how many."""
-        days = CALL_LOG_RETENTION_DAYS.read(self.env)
+        days = CALL_LOG_RETENTION_DAYS.value(self.env)
         old = self.sudo().search(
             [("called_at", "<", fields.Datetime.now() - timedelta(days=days))], limit=limit
         )

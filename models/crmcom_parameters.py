@@ -14,7 +14,7 @@ class IntParameter:
     low: int
     high: int
 
-    def read(self, env):
+    def value(self, env):
         raw = env["ir.config_parameter"].sudo().get_param(self.key, self.default)
         try:
             value = int(raw)

@@ -716,7 +716,7 @@ class CrmcomPurchase(models.Model):
         is still being paid for is left alone for a configurable time (hours, default 24):
         tills that are offline sync their orders late.
         """
-        hours = ABANDONED_AFTER_HOURS.read(self.env)
+        hours = ABANDONED_AFTER_HOURS.value(self.env)
         unlinked = self.sudo().search(
             [
                 ("pos_order_id", "=", False),

@@ -122,7 +122,7 @@ class PosConfig(models.Model):
                     "Scan or type the customer's card number, phone, e-mail or participant number."
                 ),
             )
-        if self._crmcom_recent_identify_failures() >= IDENTIFY_FAILURES_PER_MINUTE.read(self.env):
+        if self._crmcom_recent_identify_failures() >= IDENTIFY_FAILURES_PER_MINUTE.value(self.env):
             return self._crmcom_refusal(
                 "throttled",
                 self.env._(

@@ -18,3 +18,4 @@ from . import test_hostile_till
 from . import test_connection_settings
 from . import test_till_guards
 from . import test_neutralize
+from . import test_hostile_admin

@@ -117,7 +117,7 @@ patch(PosStore.prototype, {
                 unreachable: _t("CRM.COM unavailable"),
                 offline: _t("Offline"),
                 locked: _t("Wallet already spent"),
-                disabled: _t("CRM.COM Rewards disabled"),
+                throttled: _t("Too many customers not found"),
             }[result.error] || _t("CRM.COM Rewards")
         );
     },
