@@ -17,6 +17,7 @@
         "views/crmcom_purchase_views.xml",
         "views/pos_order_views.xml",
         "views/res_partner_views.xml",
+        "views/crmcom_connection_views.xml",
         "views/res_config_settings_views.xml",
         "data/ir_cron_product_sync.xml",
         "views/crmcom_product_sync_run_views.xml",

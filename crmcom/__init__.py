@@ -3,7 +3,7 @@
 Nothing in this package imports Odoo: the add-on's models call it, and tests can use it alone.
 """
 
-from .client import PARTICIPANT_FIELDS, CallRecord, CrmComClient
+from .client import MAX_PRODUCTS_PER_SYNC, PARTICIPANT_FIELDS, CallRecord, CrmComClient
 from .errors import (
     AuthenticationError,
     BadReplyError,
@@ -22,6 +22,7 @@ __all__ = [
     "CallRecord",
     "CrmComClient",
     "CrmComError",
+    "MAX_PRODUCTS_PER_SYNC",
     "MemoryTokenStore",
     "NotFoundError",
     "PARTICIPANT_FIELDS",

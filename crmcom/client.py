@@ -50,6 +50,8 @@ SAFE_METHODS = frozenset(
         "customer_events/spend_requests/list",
     }
 )
+# products/synchronise takes at most this many products per call.
+MAX_PRODUCTS_PER_SYNC = 1000
 LOGIN_METHODS = frozenset({"authentication/token", "authentication/web_api_key/token"})
 # What a till needs of a participant to identify a customer (rewards_participants/show).
 PARTICIPANT_FIELDS = (
@@ -679,8 +681,11 @@ class CrmComClient:
 
     def synchronise_products(self, definition_identifier, products, *, fields=None):
         products = list(products)
-        if not 1 <= len(products) <= 1000:
-            raise ValueError("products/synchronise takes between 1 and 1,000 products per call")
+        if not 1 <= len(products) <= MAX_PRODUCTS_PER_SYNC:
+            raise ValueError(
+                f"products/synchronise takes between 1 and {MAX_PRODUCTS_PER_SYNC:,} products "
+                "per call"
+            )
         return self.call(
             "products/synchronise",
             {

@@ -8,7 +8,7 @@ from odoo.tools import SQL
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from ..crmcom import CrmComClient
+from ..crmcom import MAX_PRODUCTS_PER_SYNC, CrmComClient
 from ..crmcom.client import normalise_base_url, release_token
 from .crmcom_token import CompanyTokenStore
 
@@ -30,6 +30,47 @@ TOKEN_SCOPE_FIELDS = (
     "unit",
 )
 LOCAL_HOSTS = {"localhost"}
+# The product fields a connection may send as keys of CRM.COM's product object: (key, field
+# of the connection holding the chosen product field, its label, the default product field).
+SYNC_MAPPING = (
+    ("description", "sync_description_field_id", "Description from", "name"),
+    (
+        "long_description",
+        "sync_long_description_field_id",
+        "Long description from",
+        "description_sale",
+    ),
+    ("type_identifier", "sync_type_field_id", "Product type from", None),
+    ("brand_identifier", "sync_brand_field_id", "Brand from", None),
+    ("family_identifier", "sync_family_field_id", "Family from", "categ_id"),
+    ("category_identifier", "sync_category_field_id", "Category from", "pos_categ_ids"),
+)
+SYNC_MAPPABLE_TYPES = ("char", "text", "selection", "many2one", "many2many")
+
+
+def _sync_field(key):
+    """The connection's setting of which product field is sent as ``key`` (unset: the key is
+    not sent)."""
+    _key, _name, string, default_name = next(item for item in SYNC_MAPPING if item[0] == key)
+
+    def default(self):
+        # A search, not ir.model.fields._get(): its cache would be filled before this
+        # module's own product fields are reflected, at install.
+        if not default_name:
+            return False
+        return (
+            self.env["ir.model.fields"]
+            .sudo()
+            .search([("model", "=", "product.product"), ("name", "=", default_name)], limit=1)
+        )
+
+    return fields.Many2one(
+        "ir.model.fields",
+        string=string,
+        domain=[("model", "=", "product.product"), ("ttype", "in", SYNC_MAPPABLE_TYPES)],
+        ondelete="set null",
+        default=default,
+    )
 
 
 def _is_local_host(host):
@@ -107,6 +148,23 @@ class CrmcomConnection(models.Model):
         default="ODOO POS SYNC",
         help="Name of the products synchronisation run definition configured in CRM.COM.",
     )
+    sync_domain = fields.Char(
+        string="Products to synchronise",
+        default="[('available_in_pos', '=', True)]",
+        help="Which products are sent to CRM.COM (those of this company or shared). Products "
+        "once sent that leave this selection or are archived are sent as no longer valid.",
+    )
+    sync_batch_size = fields.Integer(
+        string="Products per call",
+        default=MAX_PRODUCTS_PER_SYNC,
+        help="Products sent per products/synchronise call; CRM.COM accepts at most 1,000.",
+    )
+    sync_description_field_id = _sync_field("description")
+    sync_long_description_field_id = _sync_field("long_description")
+    sync_type_field_id = _sync_field("type_identifier")
+    sync_brand_field_id = _sync_field("brand_identifier")
+    sync_family_field_id = _sync_field("family_identifier")
+    sync_category_field_id = _sync_field("category_identifier")
 
     _company_uniq = models.Constraint("UNIQUE(company_id)", "One CRM.COM connection per company.")
 
@@ -230,6 +288,34 @@ class CrmcomConnection(models.Model):
                         max=int(MAX_TIMEOUT),
                     )
                 )
+
+    @api.constrains("sync_batch_size")
+    def _check_sync_batch_size(self):
+        for connection in self:
+            if not 1 <= connection.sync_batch_size <= MAX_PRODUCTS_PER_SYNC:
+                raise ValidationError(
+                    self.env._(
+                        "The number of products per CRM.COM call must be between 1 and "
+                        "%(max)s: CRM.COM refuses more than %(max)s products per "
+                        "synchronisation call (got %(size)s).",
+                        max=f"{MAX_PRODUCTS_PER_SYNC:,}",
+                        size=connection.sync_batch_size,
+                    )
+                )
+
+    @api.constrains(*(name for _key, name, _string, _default in SYNC_MAPPING))
+    def _check_sync_fields(self):
+        for connection in self:
+            for _key, name, _string, _default in SYNC_MAPPING:
+                chosen = connection[name]
+                if chosen and chosen.model != "product.product":
+                    raise ValidationError(
+                        self.env._(
+                            "%(setting)s must be a field of products (got %(field)s).",
+                            setting=self._fields[name].get_description(self.env)["string"],
+                            field=chosen.display_name,
+                        )
+                    )
 
     @api.constrains(*TOKEN_SCOPE_FIELDS, "enabled")
     def _check_complete(self):

@@ -30,12 +30,18 @@ from odoo.fields import Domain
 from odoo.tools import SQL, Query
 from odoo.tools.safe_eval import safe_eval
 
-from ..crmcom import BadReplyError, CrmComError, MemoryTokenStore, TransportError
+from ..crmcom import (
+    MAX_PRODUCTS_PER_SYNC,
+    BadReplyError,
+    CrmComError,
+    MemoryTokenStore,
+    TransportError,
+)
+from .crmcom_connection import SYNC_MAPPABLE_TYPES, SYNC_MAPPING
 from .notification import notification
 
 _logger = logging.getLogger(__name__)
 
-MAX_BATCH = 1000  # CRM.COM's limit per products/synchronise call
 # Calls to products/synchronise in flight at once (a system parameter, 1 to 4): CRM.COM starts
 # on the next batch as soon as it is done with one, instead of waiting for Odoo to send it;
 # with three, a slow commit or read in Odoo does not leave it idle either (measured: about 6 %
@@ -48,17 +54,6 @@ LOCK_CLASS = 0x43524D50  # "CRMP": first key of the advisory lock, the company i
 ANALYSE_AFTER = 10_000  # states written by a run above which the table may need analysing
 LOGGED_PRODUCTS = 3  # products of a request kept in the call log (the rest is summarised)
 VALIDITY_TO = "product_validity_to"
-
-# (payload key, company field holding the chosen product field)
-MAPPING = (
-    ("description", "crmcom_sync_description_field_id"),
-    ("long_description", "crmcom_sync_long_description_field_id"),
-    ("type_identifier", "crmcom_sync_type_field_id"),
-    ("brand_identifier", "crmcom_sync_brand_field_id"),
-    ("family_identifier", "crmcom_sync_family_field_id"),
-    ("category_identifier", "crmcom_sync_category_field_id"),
-)
-MAPPABLE_TYPES = ("char", "text", "selection", "many2one", "many2many")
 
 Item = namedtuple("Item", "product_id code payload hash invalid known")
 Batch = namedtuple("Batch", "items by_code duplicates future")
@@ -255,11 +250,12 @@ class CrmcomProductSync(models.AbstractModel):
             client = company._crmcom_client(related=run)
         except ValidationError as exc:
             raise SyncStopped("failed", str(exc)) from exc
-        definition = {"name": (company._crmcom_connection().sync_definition or "").strip()}
+        connection = company._crmcom_connection()
+        definition = {"name": (connection.sync_definition or "").strip()}
         if not definition["name"]:
             raise SyncStopped("failed", self.env._("No product synchronisation definition set."))
-        batch_size = company.crmcom_sync_batch_size
-        if not 1 <= batch_size <= MAX_BATCH:
+        batch_size = connection.sync_batch_size
+        if not 1 <= batch_size <= MAX_PRODUCTS_PER_SYNC:
             raise SyncStopped("failed", self.env._("The batch size must be 1 to 1,000."))
         self.env.flush_all()  # the query reads the tables, not the ORM's cache
         run.mapping_key = self._mapping_key(company)
@@ -516,7 +512,7 @@ class CrmcomProductSync(models.AbstractModel):
     # ------------------------------------------------------------------ what is sent
 
     def _scope_domain(self, company):
-        domain = safe_eval(company.crmcom_sync_domain or "[]")
+        domain = safe_eval(company._crmcom_connection().sync_domain or "[]")
         return [*domain, ("company_id", "in", [False, company.id])]
 
     def _scope_query(self, company, Product):
@@ -729,9 +725,10 @@ class CrmcomProductSync(models.AbstractModel):
 
     def _mapping_key(self, company):
         """What every payload and the scope depend on: a run with another key rebuilds all."""
-        names = [company[company_field].name or "" for _key, company_field in MAPPING]
+        connection = company._crmcom_connection()
+        names = [connection[name].name or "" for _key, name, _string, _default in SYNC_MAPPING]
         lang = company.partner_id.lang or "en_US"
-        return "|".join([lang, *names, company.crmcom_sync_domain or ""])
+        return "|".join([lang, *names, connection.sync_domain or ""])
 
     def _payload_sql(self, company, Product, table, query, paths):
         """The columns of a product.product row that make its CRM.COM product object, and
@@ -743,8 +740,9 @@ class CrmcomProductSync(models.AbstractModel):
             SQL.identifier(table, "id"),
         )  # what ProductProduct._crmcom_code() returns
         columns, layout = [("crmcom_code", code)], [("code", False)]
-        for key, company_field in MAPPING:
-            chosen = company[company_field]
+        connection = company._crmcom_connection()
+        for key, name, _string, _default in SYNC_MAPPING:
+            chosen = connection[name]
             if not chosen:
                 continue
             value = self._field_value_sql(Product, table, chosen.name, query)
@@ -757,7 +755,7 @@ class CrmcomProductSync(models.AbstractModel):
         """The text sent for field ``fname`` of a product (for relations: the first related
         record's name; for selections: the label)."""
         field = Product._fields.get(fname)
-        if field is None or field.type not in MAPPABLE_TYPES:
+        if field is None or field.type not in SYNC_MAPPABLE_TYPES:
             raise SyncStopped(
                 "failed",
                 self.env._("The product field %(field)s cannot be sent to CRM.COM.", field=fname),

@@ -239,30 +239,21 @@ class ResConfigSettings(models.TransientModel):
         return {"type": "ir.actions.client", "tag": "reload"}
 
     # Product synchronisation.
-    crmcom_sync_domain = fields.Char(
-        related="company_id.crmcom_sync_domain", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_batch_size = fields.Integer(
-        related="company_id.crmcom_sync_batch_size", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_description_field_id = fields.Many2one(
-        related="company_id.crmcom_sync_description_field_id", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_long_description_field_id = fields.Many2one(
-        related="company_id.crmcom_sync_long_description_field_id", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_type_field_id = fields.Many2one(
-        related="company_id.crmcom_sync_type_field_id", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_brand_field_id = fields.Many2one(
-        related="company_id.crmcom_sync_brand_field_id", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_family_field_id = fields.Many2one(
-        related="company_id.crmcom_sync_family_field_id", readonly=False, groups=SYSTEM
-    )
-    crmcom_sync_category_field_id = fields.Many2one(
-        related="company_id.crmcom_sync_category_field_id", readonly=False, groups=SYSTEM
-    )
+    def action_crmcom_open_sync_settings(self):
+        """The products sent to CRM.COM and how their fields map, on the connection's form."""
+        self.ensure_one()
+        connection = self.env["crmcom.connection"].search([("company_id", "=", self.company_id.id)])
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("CRM.COM product synchronisation"),
+            "res_model": "crmcom.connection",
+            "res_id": connection.id,
+            "view_mode": "form",
+            "views": [
+                (self.env.ref("pos_crmcom_rewards.crmcom_connection_view_form_sync").id, "form")
+            ],
+            "target": "new",
+        }
 
     def _crmcom_sync_start(self, full):
         self.ensure_one()

@@ -29,7 +29,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         super().setUpClass()
         cls.start_simulator()
         cls.company = cls.env.company
-        connect_company(cls.company, cls.simulator)
+        cls.connection = connect_company(cls.company, cls.simulator)
         cls.env["crmcom.connection"].search([("company_id", "!=", cls.company.id)]).write(
             {"enabled": False}
         )
@@ -59,7 +59,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
 
     def scope(self, count):
         """Synchronise the first ``count`` test products only."""
-        self.company.crmcom_sync_domain = repr([("id", "in", self.products[:count].ids)])
+        self.connection.sync_domain = repr([("id", "in", self.products[:count].ids)])
 
     def sync_calls(self):
         return self.env["crmcom.call.log"].search_count([("method", "=", SYNC)])
@@ -114,10 +114,10 @@ class TestProductSync(SimulatorMixin, TransactionCase):
     def test_batch_size_is_configurable_but_never_over_1000(self):
         for size in (1001, 5000, 0, -1):
             with self.assertRaisesRegex(ValidationError, "between 1 and 1,000", msg=size):
-                self.company.crmcom_sync_batch_size = size
+                self.connection.sync_batch_size = size
         with self.assertRaisesRegex(ValidationError, "1,000"):
-            self.env["res.config.settings"].create({"crmcom_sync_batch_size": 1500}).execute()
-        self.company.crmcom_sync_batch_size = 400
+            self.connection.with_user(self.env.ref("base.user_admin")).sync_batch_size = 1500
+        self.connection.sync_batch_size = 400
         self.scope(1001)
         run = self.engine._sync_company(self.company, commit=False)
         self.assertEqual((run.batches, run.sent, self.sync_calls()), (3, 1001, 3))
@@ -125,10 +125,10 @@ class TestProductSync(SimulatorMixin, TransactionCase):
     # ------------------------------------------------------------------ what is sent
 
     def test_mapping_and_fallback_code(self):
-        self.company.crmcom_sync_type_field_id = self.env["ir.model.fields"]._get(
+        self.connection.sync_type_field_id = self.env["ir.model.fields"]._get(
             "product.product", "type"
         )
-        self.company.crmcom_sync_brand_field_id = self.env["ir.model.fields"]._get(
+        self.connection.sync_brand_field_id = self.env["ir.model.fields"]._get(
             "product.product", "barcode"
         )
         product = self.products[0]
@@ -216,8 +216,8 @@ class TestProductSync(SimulatorMixin, TransactionCase):
             [("available_in_pos", "=", True), ("id", "not in", self.products.ids)]
         )
         self.assertGreater(len(committed), 4, "the database has POS products of its own")
-        self.company.crmcom_sync_domain = repr([("id", "in", committed.ids)])
-        self.company.crmcom_sync_batch_size = 2  # several reads, several batches
+        self.connection.sync_domain = repr([("id", "in", committed.ids)])
+        self.connection.sync_batch_size = 2  # several reads, several batches
         opened = []
 
         def reading_cursor(engine, commit):
@@ -283,7 +283,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.pos_category.name = "Written too"
         self.assertEqual(self.run_cron().sent, 50)
         # A changed mapping rebuilds everything.
-        self.company.crmcom_sync_type_field_id = self.env["ir.model.fields"]._get(
+        self.connection.sync_type_field_id = self.env["ir.model.fields"]._get(
             "product.product", "type"
         )
         self.assertEqual(self.run_cron().sent, 50)
@@ -294,7 +294,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         their payload changed or not; only the changed ones fill the batches."""
         self.run_cron()
         self.age_catalogue()
-        self.company.crmcom_sync_batch_size = 2
+        self.connection.sync_batch_size = 2
         changed = self.products[3] | self.products[8] | self.products[9] | self.products[20]
         changed |= self.products[49]
         for product in changed:
@@ -311,7 +311,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         """Products that enter or leave the scope are found without scanning every product:
         through their own write, one of a record the domain reads, or a new domain."""
         unit = self.products[0].uom_id
-        self.company.crmcom_sync_domain = repr(
+        self.connection.sync_domain = repr(
             [("id", "in", self.products[:50].ids), ("uom_id.name", "=", unit.name)]
         )
         self.assertEqual(self.run_cron().sent, 50)
@@ -330,7 +330,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.assertEqual(run.sent, 10)
         self.assertIsNone(self.crm_products()["SYNC-00007"]["product_validity_to"])
         # A product created since the last run is sent.
-        self.company.crmcom_sync_domain = repr([("default_code", "=like", "SYNC-%")])
+        self.connection.sync_domain = repr([("default_code", "=like", "SYNC-%")])
         self.run_cron()
         self.age_catalogue()
         self.assertEqual(self.run_cron().sent, 0)
@@ -344,7 +344,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         Product = self.engine._product_model(self.company)
 
         def paths(domain):
-            self.company.crmcom_sync_domain = repr(domain)
+            self.connection.sync_domain = repr(domain)
             return self.engine._scope_paths(self.company, Product)
 
         self.assertEqual(paths([("available_in_pos", "=", True)]), {(), ("product_tmpl_id",)})
@@ -375,7 +375,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
     def test_scope_read_on_every_product_when_it_reads_links(self):
         """A domain on a many2many: its links may change with no record written, so the
         scope of every product is evaluated at each run."""
-        self.company.crmcom_sync_domain = repr(
+        self.connection.sync_domain = repr(
             [("id", "in", self.products[:5].ids), ("pos_categ_ids", "!=", False)]
         )
         self.assertEqual(self.run_cron().sent, 5)

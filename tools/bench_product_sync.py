@@ -252,7 +252,7 @@ def run_bench(odoo, registry, url, count, rounds):
                 "enabled": True,
             }
         )
-        company.crmcom_sync_domain = (
+        company._crmcom_connection().sync_domain = (
             "[('available_in_pos', '=', True), ('default_code', '=like', 'BENCH-%')]"
         )
         cr.commit()

@@ -1,5 +1,6 @@
-"""19.0.1.4.0: a company's CRM.COM connection moves from res.company and crmcom.secret to
-crmcom.connection (behind the company record rule); tokens are bound to their server."""
+"""19.0.1.4.0: a company's CRM.COM connection and product synchronisation settings move from
+res.company and crmcom.secret to crmcom.connection (behind the company record rule); tokens
+are bound to their server."""
 
 import logging
 
@@ -20,6 +21,17 @@ OLD_COLUMNS = (
     "crmcom_timeout",
     "crmcom_sync_definition",
 )
+# res.company column -> crmcom.connection column, copied as they are.
+SYNC_COLUMNS = {
+    "crmcom_sync_domain": "sync_domain",
+    "crmcom_sync_batch_size": "sync_batch_size",
+    "crmcom_sync_description_field_id": "sync_description_field_id",
+    "crmcom_sync_long_description_field_id": "sync_long_description_field_id",
+    "crmcom_sync_type_field_id": "sync_type_field_id",
+    "crmcom_sync_brand_field_id": "sync_brand_field_id",
+    "crmcom_sync_family_field_id": "sync_family_field_id",
+    "crmcom_sync_category_field_id": "sync_category_field_id",
+}
 
 
 def _text(value):
@@ -30,9 +42,10 @@ def migrate(cr, version):
     cr.execute(
         """SELECT column_name FROM information_schema.columns
             WHERE table_name = 'res_company' AND column_name = ANY(%s)""",
-        [list(OLD_COLUMNS)],
+        [[*OLD_COLUMNS, *SYNC_COLUMNS]],
     )
-    if not version or {row[0] for row in cr.fetchall()} != set(OLD_COLUMNS):
+    existing = {row[0] for row in cr.fetchall()}
+    if not version or not existing >= set(OLD_COLUMNS):
         return
     cr.execute("SELECT to_regclass('crmcom_secret') IS NOT NULL")
     secrets = {}
@@ -103,10 +116,18 @@ def migrate(cr, version):
               AND company.model = 'res.company' AND company.res_id = connection.company_id
            ON CONFLICT DO NOTHING"""
     )
+    sync = {old: new for old, new in SYNC_COLUMNS.items() if old in existing}
+    if sync:
+        cr.execute(
+            f"""UPDATE crmcom_connection connection
+                   SET {", ".join(f'"{new}" = company."{old}"' for old, new in sync.items())}
+                  FROM res_company company
+                 WHERE company.id = connection.company_id"""  # noqa: S608 - names above
+        )
     # Tokens saved before they were bound to their server are forgotten: the next call logs
     # in again.
     cr.execute("DELETE FROM crmcom_token WHERE base_url IS NULL")
     # Old credentials are not left behind in a table Odoo no longer knows.
     cr.execute("DROP TABLE IF EXISTS crmcom_secret")
-    for column in OLD_COLUMNS:
+    for column in (*OLD_COLUMNS, *sync):
         cr.execute(f'ALTER TABLE res_company DROP COLUMN IF EXISTS "{column}"')  # noqa: S608
