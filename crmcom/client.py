@@ -3,6 +3,9 @@
 See docs/crmcom-api.md: POST ``{base}/crmapi/rest/v2/{method}`` with a JSON body that
 carries the token, a ``{"status": {...}, "data": ...}`` envelope on every reply, tokens that
 expire two hours after issue.
+
+Long on purpose: transport, envelope, token and the API methods are the one concept "how to
+talk to CRM.COM", and splitting them would spread its rules over several files.
 """
 
 import json
@@ -10,7 +13,7 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -703,7 +706,7 @@ class CrmComClient:
         if isinstance(value, str):
             return value
         if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+            value = value.replace(tzinfo=timezone.utc)
         local = value.astimezone(self.time_zone)
         return local.replace(microsecond=0, tzinfo=None).isoformat(timespec="seconds")
 
@@ -718,7 +721,7 @@ class CrmComClient:
             return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.time_zone)
-        return parsed.astimezone(UTC).replace(tzinfo=None)
+        return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _caused_by(exc, error_class):

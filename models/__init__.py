@@ -4,11 +4,13 @@ from . import crmcom_connection
 from . import crmcom_purchase
 from . import crmcom_server_fields
 from . import product_product
+from . import product_template
 from . import res_partner
 from . import pos_order
 from . import res_company
 from . import pos_config
 from . import res_config_settings
-from . import product_product_sync
+from . import crmcom_product_state
 from . import crmcom_product_sync_run
+from . import crmcom_product_catalogue
 from . import crmcom_product_sync

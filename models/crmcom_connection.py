@@ -349,9 +349,11 @@ class CrmcomConnection(models.Model):
         self.ensure_one()
         return {self.unit_key: self.unit}
 
-    def _client(self, related=None):
+    def _client(self, related=None, **options):
         """A CRM.COM client for this connection; every call it makes is logged on
-        ``related``. Use it as a context manager: it closes its HTTP connections."""
+        ``related``. ``options`` replace the client's defaults (``token_store``: the company's
+        token row; ``on_call``: the call log) or add others (``request_view``...). Use it as a
+        context manager: it closes its HTTP connections."""
         self.ensure_one()
         connection = self.sudo()
         company = connection.company_id
@@ -375,13 +377,16 @@ class CrmcomConnection(models.Model):
             }
         )
         log = self.env["crmcom.call.log"]
+        defaults = {
+            "token_store": CompanyTokenStore(self.env, company, connection.base_url),
+            "on_call": lambda record: log._log_call(record, company, related),
+        }
         return CrmComClient(
             connection.base_url,
             # The login's optional unit takes a unit ID only (crmcom-api.md §2.1).
             unit=connection.unit if connection.unit_key == "id" else None,
             timeout=connection.timeout,
             time_zone=connection.time_zone,
-            token_store=CompanyTokenStore(self.env, company, connection.base_url),
-            on_call=lambda record: log._log_call(record, company, related),
             **credentials,
+            **{**defaults, **options},
         )

@@ -13,12 +13,11 @@ class CrmcomProductSyncRun(models.Model):
         "res.company", required=True, index=True, readonly=True, default=lambda s: s.env.company
     )
     trigger = fields.Selection(
-        [("cron", "Scheduled"), ("manual", "Synchronise now"), ("products", "Selected products")],
+        [("cron", "Scheduled"), ("products", "Selected products")],
         required=True,
         default="cron",
         readonly=True,
     )
-    full = fields.Boolean(string="Full resync", readonly=True)
     state = fields.Selection(
         [
             ("running", "Running"),

@@ -1,3 +1,10 @@
+"""The award outbox: one row per sale to award in CRM.COM, its states and the calls that move
+it from one to the next (see docs/architecture.md for the diagram).
+
+Long on purpose: every transition sits next to the CRM.COM call that causes it and the lookup
+that settles an unknown outcome, so that exactly-once can be read in one file.
+"""
+
 import logging
 from datetime import timedelta
 
@@ -84,8 +91,8 @@ class CrmcomPurchase(models.Model):
 
     One active row per POS order (keyed on the order's uuid; a unique index keeps it so). A
     row is created when a cashier spends wallet money (before payment) or when a paid order
-    of a CRM.COM customer reaches Odoo; the cron submits what is due
-    (``crmcom_purchase_flow.py``). The money invariants this record keeps, for one sale:
+    of a CRM.COM customer reaches Odoo; the cron submits what is due (``_cron_submit``
+    below). The money invariants this record keeps, for one sale:
 
     1. CRM.COM holds at most one posted purchase and one posted spend request for it: a
        creating call is sent again only when CRM.COM certainly does not have it (every
@@ -653,7 +660,10 @@ class CrmcomPurchase(models.Model):
         """Cancel this due purchase, clear up its spend, or submit it. Raise CrmComError
         when CRM.COM failed; the row then records when to try again."""
         self.ensure_one()
-        client = self._client()
+        with self._client() as client:
+            self._process_with(client, cron)
+
+    def _process_with(self, client, cron):
         if self.state == TO_CANCEL:
             try:
                 self._cancel_now(client)

@@ -16,7 +16,7 @@ from ..crmcom import (
 from .crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
 from .crmcom_purchase import TillRefusal
 
-IDENTIFICATION_MEANS = ("card", "phone", "email", "number")
+IDENTIFICATION_METHODS = ("card", "phone", "email", "number")
 
 
 class PosConfig(models.Model):
@@ -46,7 +46,7 @@ class PosConfig(models.Model):
         {
             "crmcom_enabled",
             "crmcom_discount_product_id",
-            *(f"crmcom_identify_{mean}" for mean in IDENTIFICATION_MEANS),
+            *(f"crmcom_identify_{method}" for method in IDENTIFICATION_METHODS),
         }
     )
 
@@ -64,7 +64,7 @@ class PosConfig(models.Model):
         "crmcom_enabled",
         "crmcom_discount_product_id",
         "company_id",
-        *(f"crmcom_identify_{mean}" for mean in IDENTIFICATION_MEANS),
+        *(f"crmcom_identify_{method}" for method in IDENTIFICATION_METHODS),
     )
     def _check_crmcom_rewards(self):
         for config in self.filtered("crmcom_enabled"):
@@ -81,7 +81,7 @@ class PosConfig(models.Model):
                 raise ValidationError(
                     self.env._("Choose the wallet spend product of %(pos)s.", pos=config.name)
                 )
-            if not config._crmcom_identification_means():
+            if not config._crmcom_identification_methods():
                 raise ValidationError(
                     self.env._(
                         "Allow at least one way to identify CRM.COM customers on %(pos)s.",
@@ -89,9 +89,9 @@ class PosConfig(models.Model):
                     )
                 )
 
-    def _crmcom_identification_means(self):
+    def _crmcom_identification_methods(self):
         self.ensure_one()
-        return [mean for mean in IDENTIFICATION_MEANS if self[f"crmcom_identify_{mean}"]]
+        return [method for method in IDENTIFICATION_METHODS if self[f"crmcom_identify_{method}"]]
 
     @api.model
     def _get_special_products(self):
@@ -104,13 +104,14 @@ class PosConfig(models.Model):
         )
 
     # ------------------------------------------------------------------ till operations
-    # Called by the POS (this.pos.data.call). They never raise for CRM.COM trouble: the
-    # cashier gets {"ok": False, "error": code, "message": text} and the sale goes on, and
-    # whatever was recorded (e.g. an outcome to reconcile) is committed with the request.
+    # Called by the till through the routes of controllers/main.py only (private: not over
+    # call_kw). They never raise for CRM.COM trouble: the cashier gets {"ok": False, "error":
+    # code, "message": text} and the sale goes on, and whatever was recorded (e.g. an outcome
+    # to reconcile) is committed with the request.
 
-    def crmcom_identify(self, query, mean):
+    def _crmcom_identify(self, query, method):
         self._crmcom_check_till()
-        if mean not in self._crmcom_identification_means():
+        if method not in self._crmcom_identification_methods():
             return self._crmcom_refusal(
                 "invalid", self.env._("This till cannot identify customers that way.")
             )
@@ -132,7 +133,7 @@ class PosConfig(models.Model):
             )
         identifier = (
             {"number": query}
-            if mean == "number"
+            if method == "number"
             else {"access_token_identifier": {"authentication_code": query}}
         )
         try:
@@ -161,7 +162,7 @@ class PosConfig(models.Model):
             ),
         }
 
-    def crmcom_preview(self, order):
+    def _crmcom_preview(self, order):
         self._crmcom_check_till()
         basket, refusal = self._crmcom_basket(order)
         if refusal:
@@ -199,7 +200,7 @@ class PosConfig(models.Model):
             "allow_spending": bool(allowed),
         }
 
-    def crmcom_spend(self, order, amount):
+    def _crmcom_spend(self, order, amount):
         self._crmcom_check_till()
         basket, refusal = self._crmcom_basket(order)
         if refusal:
@@ -252,7 +253,7 @@ class PosConfig(models.Model):
             "spend_number": purchase.spend_number,
         }
 
-    def crmcom_cancel_spend(self, order_uuid):
+    def _crmcom_cancel_spend(self, order_uuid):
         self._crmcom_check_till()
         uuid = _clean_text(order_uuid)
         if not uuid:
@@ -265,7 +266,7 @@ class PosConfig(models.Model):
             return self._crmcom_error(exc)
         return {"ok": True}
 
-    def crmcom_refund_share(self, order_id, lines):
+    def _crmcom_refund_share(self, order_id, lines):
         """What a refund of ``lines`` (``[[line id, quantity], ...]``) of the paid order
         ``order_id`` gives back to the wallet: the till puts it on the refund."""
         self._crmcom_check_till()

@@ -26,8 +26,9 @@ class ResCompany(models.Model):
     def _crmcom_is_connected(self):
         return bool(self._crmcom_connection().enabled)
 
-    def _crmcom_client(self, related=None):
-        """A CRM.COM client for this company; every call it makes is logged on ``related``."""
+    def _crmcom_client(self, related=None, **options):
+        """A CRM.COM client for this company; every call it makes is logged on ``related``
+        (see ``crmcom.connection._client`` for ``options``)."""
         connection = self._crmcom_connection()
         if not connection:
             raise ValidationError(
@@ -37,7 +38,7 @@ class ResCompany(models.Model):
                     company=self.name,
                 )
             )
-        return connection._client(related)
+        return connection._client(related, **options)
 
     def _crmcom_unit_identifier(self):
         return self._crmcom_connection()._unit_identifier()

@@ -2,6 +2,9 @@
 
 Every handler validates the whole request before it changes anything, so a refused call never
 leaves a partial effect behind. ``dispatch`` is called with the store lock held.
+
+One file on purpose, although long: it reads like the API reference it stands for, each method
+next to the shapes it returns, and a newcomer looks for a method in one place.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from . import validation as v
+from . import validation
 from .state import (
     Participant,
     Product,
@@ -76,7 +79,7 @@ class Method:
 METHODS: dict[str, Method] = {}
 
 
-def api(path: str, **options):
+def api_method(path: str, **options):
     def register(handler):
         METHODS[path] = Method(handler, **options)
         return handler
@@ -92,8 +95,8 @@ def dispatch(
     call = Call(state, config, _parse_body(raw_body, optional=method.body_optional), headers)
     if method.needs_token:
         call.token = _authenticate(call)
-    fields = v.get_fields_set(call.body) if method.fields_set else None
-    return v.apply_fields_set(method.handler(call), fields)
+    fields = validation.get_fields_set(call.body) if method.fields_set else None
+    return validation.apply_fields_set(method.handler(call), fields)
 
 
 def _reject_constant(name: str):
@@ -104,14 +107,14 @@ def _parse_body(raw: bytes, *, optional: bool) -> dict:
     if not raw.strip():
         if optional:
             return {}
-        raise v.invalid("The request body is empty", "A JSON object is expected.")
+        raise validation.invalid("The request body is empty", "A JSON object is expected.")
     try:
         # Decimal keeps amounts exact; NaN/Infinity are not JSON.
         body = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
     except ValueError as err:
-        raise v.invalid("The request body is not valid JSON", str(err)) from None
+        raise validation.invalid("The request body is not valid JSON", str(err)) from None
     if not isinstance(body, dict):
-        raise v.invalid("The request body must be a JSON object")
+        raise validation.invalid("The request body must be a JSON object")
     return body
 
 
@@ -320,7 +323,7 @@ def product_view(product: Product) -> dict:
         "alternative_code": product.alternative_code,
         "description": product.description,
         "long_description": product.long_description,
-        "life_cycle_state": "EFFECTIVE" if product.is_valid(v.now()) else "NOT_EFFECTIVE",
+        "life_cycle_state": "EFFECTIVE" if product.is_valid(validation.now()) else "NOT_EFFECTIVE",
         "product_validity_from": product.valid_from,
         "product_validity_to": product.valid_to,
         **product.attributes,
@@ -373,10 +376,10 @@ def snapshot(state: State, config: SimulatorConfig) -> dict:
 
 def _customer_identifier(body: dict, *, required: bool) -> tuple[str, dict] | None:
     """Exactly one (or, when optional, at most one) of the two customer identifiers."""
-    name = v.one_of(body, CUSTOMER, required=required)
+    name = validation.one_of(body, CUSTOMER, required=required)
     if name is None:
         return None
-    return name, v.get_identifier(body, name, AR_KEYS if name == AR else PARTICIPANT_KEYS)
+    return name, validation.get_identifier(body, name, AR_KEYS if name == AR else PARTICIPANT_KEYS)
 
 
 def _resolve_customer(state: State, customer: tuple[str, dict]) -> Participant:
@@ -406,7 +409,7 @@ def _check_currency(state: State, ident: dict | None) -> None:
         return
     ((key, value),) = ident.items()
     if getattr(state.currency, key) != value:
-        raise v.invalid(
+        raise validation.invalid(
             "The intended currency does not match the unit's currency",
             f"The unit works in {state.currency.code}.",
         )
@@ -425,20 +428,20 @@ def _spendable(config: SimulatorConfig, participant: Participant, balance, cap) 
     """What could be spent right now: capped by wallet, per-transaction max and ``cap``."""
     if participant.spend_blocked or participant.life_cycle_state != "EFFECTIVE":
         return ZERO
-    amount = min(balance, config.max_spend, cap).quantize(v.CENT, ROUND_DOWN)
+    amount = min(balance, config.max_spend, cap).quantize(validation.CENT, ROUND_DOWN)
     return amount if amount >= config.min_spend and amount > 0 else ZERO
 
 
 def _event(state: State, body: dict, wanted: str) -> Purchase | SpendRequest:
     """Resolve ``customer_event_identifier`` to a purchase or a spend request (``wanted``)."""
-    ident = v.get_identifier(body, "customer_event_identifier", EVENT_KEYS, mandatory=True)
+    ident = validation.get_identifier(body, "customer_event_identifier", EVENT_KEYS, mandatory=True)
     ((key, value),) = ident.items()
     purchase = state.purchase_by(key, value)
     spend = state.spend_request_by(key, value)
     found, other = (purchase, spend) if wanted == "purchase" else (spend, purchase)
     if found is None:
         if other is not None:
-            raise v.invalid(f"The customer event is not a {wanted.replace('_', ' ')}")
+            raise validation.invalid(f"The customer event is not a {wanted.replace('_', ' ')}")
         raise _not_found("Customer event", ident)
     return found
 
@@ -467,10 +470,12 @@ def _login_unit(state: State, unit_id: str | None, default: str) -> Unit:
     return unit
 
 
-@api("authentication/web_api_key/token", needs_token=False, body_optional=True, fields_set=False)
+@api_method(
+    "authentication/web_api_key/token", needs_token=False, body_optional=True, fields_set=False
+)
 def web_api_key_token(call: Call) -> dict:
-    v.check_parameters(call.body, {"unit"}, udf=False)
-    unit_id = v.get_str(call.body, "unit")
+    validation.check_parameters(call.body, {"unit"}, udf=False)
+    unit_id = validation.get_str(call.body, "unit")
     key, password = _basic_credentials(call.headers)
     api_key = call.state.api_keys.get(key)
     if api_key is None:
@@ -482,12 +487,14 @@ def web_api_key_token(call: Call) -> dict:
     return {"token": token.value}
 
 
-@api("authentication/token", needs_token=False, fields_set=False)
+@api_method("authentication/token", needs_token=False, fields_set=False)
 def user_token(call: Call) -> dict:
     mandatory = ("username", "password", "organisation")
-    v.check_parameters(call.body, {*mandatory, "unit"}, mandatory, udf=False)
-    username, password, organisation = (v.get_str(call.body, k, mandatory=True) for k in mandatory)
-    unit_id = v.get_str(call.body, "unit")
+    validation.check_parameters(call.body, {*mandatory, "unit"}, mandatory, udf=False)
+    username, password, organisation = (
+        validation.get_str(call.body, k, mandatory=True) for k in mandatory
+    )
+    unit_id = validation.get_str(call.body, "unit")
     user = call.state.users.get(username)
     if user is None or user.password != password or user.organisation != organisation:
         raise _auth_failed("Wrong user name, password or organisation.")
@@ -496,26 +503,26 @@ def user_token(call: Call) -> dict:
     return {"token": token.value}
 
 
-@api("authentication/token/release", fields_set=False)
+@api_method("authentication/token/release", fields_set=False)
 def release_token(call: Call) -> None:
-    v.check_parameters(call.body, {"token"}, ("token",), udf=False)
+    validation.check_parameters(call.body, {"token"}, ("token",), udf=False)
     call.token.released = True
 
 
 # -- customers -----------------------------------------------------------------------------------
 
 
-@api("rewards_participants/show")
+@api_method("rewards_participants/show")
 def show_participant(call: Call) -> dict:
-    v.check_parameters(call.body, {"token", RP, "fields_set"}, (RP,))
-    ident = v.get_identifier(call.body, RP, PARTICIPANT_KEYS, mandatory=True)
+    validation.check_parameters(call.body, {"token", RP, "fields_set"}, (RP,))
+    ident = validation.get_identifier(call.body, RP, PARTICIPANT_KEYS, mandatory=True)
     # A terminated participant is returned as such: refusing it is the caller's business.
     return participant_view(call.state, _resolve_customer(call.state, (RP, ident)))
 
 
-@api("wallets/show")
+@api_method("wallets/show")
 def show_wallet(call: Call) -> dict:
-    v.check_parameters(call.body, {"token", *CUSTOMER, "fields_set"})
+    validation.check_parameters(call.body, {"token", *CUSTOMER, "fields_set"})
     customer = _customer_identifier(call.body, required=True)
     participant = _resolve_customer(call.state, customer)
     return _wallet_view(call.state, call.state.wallet_of(participant))
@@ -560,60 +567,72 @@ class _Basket:
 
 
 def _parse_basket(body: dict, allowed: frozenset[str], mandatory: tuple[str, ...]) -> _Basket:
-    v.check_parameters(body, allowed, mandatory)
+    validation.check_parameters(body, allowed, mandatory)
     customer = _customer_identifier(body, required=True)
-    unit = v.get_identifier(body, UNIT, UNIT_KEYS, mandatory=True)
-    performed_on = v.get_date(body, "performed_on", mandatory=True)
+    unit = validation.get_identifier(body, UNIT, UNIT_KEYS, mandatory=True)
+    performed_on = validation.get_date(body, "performed_on", mandatory=True)
     for key in ("payment_medium_brand_identifier", "payment_medium_type_identifier"):
-        v.get_identifier(body, key, PAYMENT_MEDIUM_KEYS)
+        validation.get_identifier(body, key, PAYMENT_MEDIUM_KEYS)
     return _Basket(
         customer=customer,
         unit=unit,
         performed_on=performed_on,
         lines=_parse_lines(body),
-        currency=v.get_identifier(body, "intended_currency_identifier", CURRENCY_KEYS),
-        classification=v.get_identifier(body, "classification_identifier", CLASSIFICATION_KEYS),
-        payment_medium_identifier=v.get_str(body, "payment_medium_identifier"),
-        promo_code=v.get_str(body, "promo_code"),
+        currency=validation.get_identifier(body, "intended_currency_identifier", CURRENCY_KEYS),
+        classification=validation.get_identifier(
+            body, "classification_identifier", CLASSIFICATION_KEYS
+        ),
+        payment_medium_identifier=validation.get_str(body, "payment_medium_identifier"),
+        promo_code=validation.get_str(body, "promo_code"),
     )
 
 
 def _parse_lines(body: dict) -> list[_Line]:
     items = body.get("products_set")
     if not isinstance(items, list):
-        raise v.invalid("'products_set' must be a list")
+        raise validation.invalid("'products_set' must be a list")
     if not items:
-        raise v.invalid("'products_set' must not be empty")
+        raise validation.invalid("'products_set' must not be empty")
     lines = []
     for index, item in enumerate(items):
         path = f"products_set[{index}]"
         if not isinstance(item, dict):
-            raise v.invalid(f"'{path}' must be an object")
+            raise validation.invalid(f"'{path}' must be an object")
         unknown = sorted(set(item) - _LINE_KEYS)
         if unknown:
-            raise v.invalid(f"Unknown key '{unknown[0]}' in '{path}'")
+            raise validation.invalid(f"Unknown key '{unknown[0]}' in '{path}'")
         product = item.get("product_identifier")
         if product is not None:
-            product = v.check_identifier(product, f"{path}.product_identifier", PRODUCT_KEYS)
+            product = validation.check_identifier(
+                product, f"{path}.product_identifier", PRODUCT_KEYS
+            )
         quantity = Decimal(1)
         if item.get("quantity") is not None:
-            quantity = v.parse_amount(item["quantity"], f"{path}.quantity")
+            quantity = validation.parse_amount(item["quantity"], f"{path}.quantity")
             if quantity == 0:
-                raise v.invalid(f"'{path}.quantity' must be positive")
+                raise validation.invalid(f"'{path}.quantity' must be positive")
         net, vat, total = (
-            v.get_amount(item, key, mandatory=True, path=f"{path}.")
+            validation.get_amount(item, key, mandatory=True, path=f"{path}.")
             for key in ("net_amount", "vat_amount", "total_amount")
         )
-        if abs(net + vat - total) > v.CENT:
-            raise v.invalid(
+        if abs(net + vat - total) > validation.CENT:
+            raise validation.invalid(
                 f"'{path}': net_amount + vat_amount must equal total_amount",
                 f"{net} + {vat} != {total}",
             )
-        lines.append(_Line(product, quantity, v.money(net), v.money(vat), v.money(total)))
+        lines.append(
+            _Line(
+                product,
+                quantity,
+                validation.money(net),
+                validation.money(vat),
+                validation.money(total),
+            )
+        )
     return lines
 
 
-@api("customer_events/purchases/preview")
+@api_method("customer_events/purchases/preview")
 def preview_purchase(call: Call) -> dict:
     state, config = call.state, call.config
     basket = _parse_basket(call.body, _PREVIEW_PARAMS, (UNIT, "performed_on", "products_set"))
@@ -625,12 +644,12 @@ def preview_purchase(call: Call) -> dict:
     balance = state.wallet_of(participant).balance
     additional = _spendable(config, participant, balance, total)
     return {
-        "total_award_amount": v.money(config.award_rate * total),
+        "total_award_amount": validation.money(config.award_rate * total),
         "total_instant_spend_amount": ZERO,
         "total_automatic_spend_amount": ZERO,
         "total_additional_spend_amount": additional,
-        "minimum_spend_amount_per_transaction": v.money(config.min_spend),
-        "maximum_spend_amount_per_transaction": v.money(config.max_spend),
+        "minimum_spend_amount_per_transaction": validation.money(config.min_spend),
+        "maximum_spend_amount_per_transaction": validation.money(config.max_spend),
         "reduction_method": FRONT_END,
         "rewards_participant_id": participant.id,
         "rewards_participant_name": participant.accounts_receivable.name,
@@ -639,19 +658,19 @@ def preview_purchase(call: Call) -> dict:
     }
 
 
-@api("customer_events/purchases/create")
+@api_method("customer_events/purchases/create")
 def create_purchase(call: Call) -> dict:
     state, config, body = call.state, call.config, call.body
     basket = _parse_basket(
         body, _PURCHASE_PARAMS, ("reference_number", UNIT, "performed_on", "products_set")
     )
-    reference = v.get_str(body, "reference_number", mandatory=True)
+    reference = validation.get_str(body, "reference_number", mandatory=True)
     texts = {
-        key: v.get_str(body, key)
+        key: validation.get_str(body, key)
         for key in ("description", "external_system", "external_system_reference_number")
     }
-    v.get_bool(body, "process_immediately")
-    v.get_identifier(body, "invoice_identifier", INVOICE_KEYS)
+    validation.get_bool(body, "process_immediately")
+    validation.get_identifier(body, "invoice_identifier", INVOICE_KEYS)
     participant = _resolve_customer(state, basket.customer)
     unit = _resolve_unit(state, basket.unit)
     _check_currency(state, basket.currency)
@@ -680,14 +699,14 @@ def create_purchase(call: Call) -> dict:
             )
         )
     total = basket.total()
-    award = v.money(config.award_rate * total)
+    award = validation.money(config.award_rate * total)
     purchase = Purchase(
         id=state.new_id(),
         number=state.next_number("PCE"),
         participant_id=participant.id,
         unit_id=unit.id,
         performed_on=basket.performed_on,
-        submitted_on=v.now(),
+        submitted_on=validation.now(),
         reference_number=reference,
         lines=lines,
         net_amount=basket.total("net_amount"),
@@ -697,7 +716,7 @@ def create_purchase(call: Call) -> dict:
         classification=basket.classification,
         payment_medium_identifier=basket.payment_medium_identifier,
         promo_code=basket.promo_code,
-        udf=v.udf_values(body),
+        udf=validation.udf_values(body),
         **texts,
     )
     state.purchases[purchase.id] = purchase
@@ -711,13 +730,13 @@ def _find_product(state: State, ident: dict | None) -> Product | None:
         return None
     ((key, value),) = ident.items()
     product = state.product_by(key, value)
-    return product if product is not None and product.is_valid(v.now()) else None
+    return product if product is not None and product.is_valid(validation.now()) else None
 
 
-@api("customer_events/purchases/cancel")
+@api_method("customer_events/purchases/cancel")
 def cancel_purchase(call: Call) -> dict:
     state = call.state
-    v.check_parameters(
+    validation.check_parameters(
         call.body,
         {"token", "customer_event_identifier", "fields_set"},
         ("customer_event_identifier",),
@@ -743,7 +762,7 @@ def cancel_purchase(call: Call) -> dict:
     wallet.balance -= reversed_amount
     purchase.award_reversed_amount = reversed_amount
     purchase.life_cycle_state = "CANCELLED"
-    purchase.updated_on = v.now()
+    purchase.updated_on = validation.now()
     return purchase_view(state, purchase)
 
 
@@ -780,28 +799,30 @@ class _ListQuery:
 def _list_query(
     state: State, body: dict, allowed: frozenset[str], *, required: bool = False
 ) -> _ListQuery:
-    v.check_parameters(body, allowed)
+    validation.check_parameters(body, allowed)
     customer = _customer_identifier(body, required=False)
-    classification = v.get_identifier(body, "classification_identifier", CLASSIFICATION_KEYS)
+    classification = validation.get_identifier(
+        body, "classification_identifier", CLASSIFICATION_KEYS
+    )
     if required and customer is None and classification is None:
         # "It is mandatory to specify one of the semi-optional parameters."
-        raise v.invalid(f"One of {AR}, {RP} or classification_identifier is mandatory")
+        raise validation.invalid(f"One of {AR}, {RP} or classification_identifier is mandatory")
     return _ListQuery(
         participant=_resolve_customer(state, customer) if customer else None,
         classification=classification,
-        after=v.get_date(body, "submitted_after_date"),
-        before=v.get_date(body, "submitted_before_date"),
-        limit=v.get_int(body, "number_of_results", minimum=1) or DEFAULT_PAGE_SIZE,
-        offset=v.get_int(body, "offset") or 0,
+        after=validation.get_date(body, "submitted_after_date"),
+        before=validation.get_date(body, "submitted_before_date"),
+        limit=validation.get_int(body, "number_of_results", minimum=1) or DEFAULT_PAGE_SIZE,
+        offset=validation.get_int(body, "offset") or 0,
     )
 
 
-@api("customer_events/purchases/list")
+@api_method("customer_events/purchases/list")
 def list_purchases(call: Call) -> list:
     state, body = call.state, call.body
     query = _list_query(state, body, _LIST_PARAMS)
-    applied = v.get_bool(body, "spend_requests_applied")
-    eligible = v.get_bool(body, "eligible_for_spending")
+    applied = validation.get_bool(body, "spend_requests_applied")
+    eligible = validation.get_bool(body, "eligible_for_spending")
 
     def keep(purchase: Purchase) -> bool:
         spent = state.spent_on(purchase)
@@ -826,20 +847,22 @@ _SPEND_PARAMS = _names(f"""
 """)
 
 
-@api("customer_events/spend_requests/create")
+@api_method("customer_events/spend_requests/create")
 def create_spend_request(call: Call) -> dict:
     state, config, body = call.state, call.config, call.body
-    v.check_parameters(body, _SPEND_PARAMS, (UNIT, "performed_on", _PURCHASE_REF))
+    validation.check_parameters(body, _SPEND_PARAMS, (UNIT, "performed_on", _PURCHASE_REF))
     customer = _customer_identifier(body, required=False)
-    unit_ident = v.get_identifier(body, UNIT, UNIT_KEYS, mandatory=True)
-    performed_on = v.get_date(body, "performed_on", mandatory=True)
-    purchase_ident = v.get_identifier(body, _PURCHASE_REF, EVENT_KEYS, mandatory=True)
-    requested = v.get_amount(body, "spend_amount")
-    currency = v.get_identifier(body, "intended_currency_identifier", CURRENCY_KEYS)
-    classification = v.get_identifier(body, "classification_identifier", CLASSIFICATION_KEYS)
-    v.get_bool(body, "process_immediately")
+    unit_ident = validation.get_identifier(body, UNIT, UNIT_KEYS, mandatory=True)
+    performed_on = validation.get_date(body, "performed_on", mandatory=True)
+    purchase_ident = validation.get_identifier(body, _PURCHASE_REF, EVENT_KEYS, mandatory=True)
+    requested = validation.get_amount(body, "spend_amount")
+    currency = validation.get_identifier(body, "intended_currency_identifier", CURRENCY_KEYS)
+    classification = validation.get_identifier(
+        body, "classification_identifier", CLASSIFICATION_KEYS
+    )
+    validation.get_bool(body, "process_immediately")
     texts = {
-        key: v.get_str(body, key)
+        key: validation.get_str(body, key)
         for key in ("description", "external_system", "external_system_reference_number")
     }
 
@@ -847,13 +870,13 @@ def create_spend_request(call: Call) -> dict:
     purchase = state.purchase_by(key, value)
     if purchase is None:
         if state.spend_request_by(key, value) is not None:
-            raise v.invalid(f"'{_PURCHASE_REF}' must identify a purchase customer event")
+            raise validation.invalid(f"'{_PURCHASE_REF}' must identify a purchase customer event")
         raise _not_found("Purchase customer event", purchase_ident)
     unit = _resolve_unit(state, unit_ident)
     _check_currency(state, currency)
     participant = state.participants[purchase.participant_id]
     if customer and _resolve_customer(state, customer) is not participant:
-        raise v.invalid("The customer does not match the purchase's customer")
+        raise validation.invalid("The customer does not match the purchase's customer")
     if purchase.life_cycle_state != "POSTED":
         raise ApiError(
             "INVALID_STATE",
@@ -886,7 +909,9 @@ def create_spend_request(call: Call) -> dict:
     wallet = state.wallet_of(participant)
     remaining = purchase.total_amount - state.spent_on(purchase)
     # Rounded down so the customer is never charged more than asked for or available.
-    spent = min(requested, wallet.balance, config.max_spend, remaining).quantize(v.CENT, ROUND_DOWN)
+    spent = min(requested, wallet.balance, config.max_spend, remaining).quantize(
+        validation.CENT, ROUND_DOWN
+    )
     if spent <= 0 or spent < config.min_spend:
         raise ApiError(
             "SPEND_NOT_ALLOWED",
@@ -900,13 +925,13 @@ def create_spend_request(call: Call) -> dict:
         purchase_id=purchase.id,
         unit_id=unit.id,
         performed_on=performed_on,
-        submitted_on=v.now(),
-        requested_amount=v.money(requested),
+        submitted_on=validation.now(),
+        requested_amount=validation.money(requested),
         spend_amount=spent,
         transaction_id=state.new_id(),
         transaction_number=state.next_number("ST"),
         classification=classification,
-        udf=v.udf_values(body),
+        udf=validation.udf_values(body),
         **texts,
     )
     state.spend_requests[spend.id] = spend
@@ -920,7 +945,7 @@ _SPEND_LIST_PARAMS = _names(f"""
 """)
 
 
-@api("customer_events/spend_requests/list")
+@api_method("customer_events/spend_requests/list")
 def list_spend_requests(call: Call) -> list:
     state = call.state
     query = _list_query(state, call.body, _SPEND_LIST_PARAMS, required=True)
@@ -928,10 +953,10 @@ def list_spend_requests(call: Call) -> list:
     return [spend_request_view(state, s) for s in query.page(matching)]
 
 
-@api("customer_events/spend_requests/cancel")
+@api_method("customer_events/spend_requests/cancel")
 def cancel_spend_request(call: Call) -> dict:
     state = call.state
-    v.check_parameters(
+    validation.check_parameters(
         call.body,
         {"token", "customer_event_identifier", "fields_set"},
         ("customer_event_identifier",),
@@ -945,7 +970,7 @@ def cancel_spend_request(call: Call) -> dict:
         )
     state.wallet_of(state.participants[spend.participant_id]).balance += spend.spend_amount
     spend.life_cycle_state = "CANCELLED"
-    spend.updated_on = v.now()
+    spend.updated_on = validation.now()
     return spend_request_view(state, spend)
 
 
@@ -966,17 +991,19 @@ _PRODUCT_FIELDS = _names(
 ) | {*_PRODUCT_IDENTIFIERS, *_PRODUCT_DATES}
 
 
-@api("products/synchronise")
+@api_method("products/synchronise")
 def synchronise_products(call: Call) -> dict:
     state, body = call.state, call.body
     key = "synchronisation_definition_identifier"
-    v.check_parameters(body, {"token", key, "products_set", "fields_set"}, (key, "products_set"))
-    definition = v.get_identifier(body, key, SYNC_DEFINITION_KEYS, mandatory=True)
+    validation.check_parameters(
+        body, {"token", key, "products_set", "fields_set"}, (key, "products_set")
+    )
+    definition = validation.get_identifier(body, key, SYNC_DEFINITION_KEYS, mandatory=True)
     items = body["products_set"]
     if not isinstance(items, list):
-        raise v.invalid("'products_set' must be a list")
+        raise validation.invalid("'products_set' must be a list")
     if len(items) > MAX_PRODUCTS:
-        raise v.invalid(
+        raise validation.invalid(
             f"At most {MAX_PRODUCTS} products per call", f"{len(items)} products were sent."
         )
     ((def_key, def_value),) = definition.items()
@@ -1022,7 +1049,7 @@ def _parse_product(item: Any) -> dict:
     if not isinstance(code, str) or not code.strip():
         raise ApiError("MISSING_CODE", "The product code is mandatory")
     try:
-        v.check_parameters(item, _PRODUCT_FIELDS)
+        validation.check_parameters(item, _PRODUCT_FIELDS)
         # Only what was sent is returned, so only that is updated on an existing product.
         return {key: _product_value(item, key) for key in item}
     except ApiError as err:
@@ -1032,24 +1059,24 @@ def _parse_product(item: Any) -> dict:
 def _product_value(item: dict, key: str) -> Any:
     value = item[key]
     if key in _PRODUCT_IDENTIFIERS:
-        return v.get_identifier(item, key, _PRODUCT_IDENTIFIERS[key])
+        return validation.get_identifier(item, key, _PRODUCT_IDENTIFIERS[key])
     if key == "priority_level":
-        return v.get_int(item, key)
+        return validation.get_int(item, key)
     if key == "component_quantity":
-        return v.get_amount(item, key)
+        return validation.get_amount(item, key)
     if key in _PRODUCT_DATES:
-        return v.get_date(item, key)
+        return validation.get_date(item, key)
     if key == "global_rate":  # shape undocumented: any object
         if value is not None and not isinstance(value, dict):
-            raise v.invalid("'global_rate' must be an object")
+            raise validation.invalid("'global_rate' must be an object")
         return value
     if key.startswith("udf_"):  # already type-checked by check_parameters
         return value
-    return v.get_str(item, key)
+    return validation.get_str(item, key)
 
 
 def _store_product(state: State, values: dict) -> tuple[Product, bool]:
-    now = v.now()
+    now = validation.now()
     product = state.product_by("code", values["code"])
     created = product is None
     if created:

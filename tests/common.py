@@ -92,8 +92,8 @@ class CashierCase(SimulatorMixin, TestPoSCommon):
 
     # ------------------------------------------------------------------ helpers
 
-    def identify(self, query=JOHN_CARD, mean="card"):
-        return self.config.crmcom_identify(query, mean)
+    def identify(self, query=JOHN_CARD, method="card"):
+        return self.config._crmcom_identify(query, method)
 
     def john(self):
         result = self.identify()

@@ -43,7 +43,7 @@ class TestCashierServer(CashierCase):
 
     def test_identify_bad_input_sends_nothing(self):
         before = self.calls()
-        for query, mean in (
+        for query, method in (
             ("", "card"),
             ("   ", "card"),
             ("x" * 129, "card"),
@@ -53,8 +53,8 @@ class TestCashierServer(CashierCase):
             (JOHN_CARD, "iris"),
             ({"$ne": 1}, "card"),
         ):
-            result = self.identify(query, mean)
-            self.assertEqual(result["error"], "invalid", (query, mean))
+            result = self.identify(query, method)
+            self.assertEqual(result["error"], "invalid", (query, method))
         self.config.crmcom_identify_email = False
         self.assertEqual(self.identify("john.doe@example.com", "email")["error"], "invalid")
         self.assertEqual(self.calls(), before)
@@ -63,27 +63,27 @@ class TestCashierServer(CashierCase):
 
     def test_preview_figures(self):
         john = self.john()
-        preview = self.config.crmcom_preview(self.basket(john))
+        preview = self.config._crmcom_preview(self.basket(john))
         self.assertTrue(preview["ok"], preview)
         self.assertEqual(preview["award"], 1.5)  # 5 % of 30.00
         self.assertEqual(preview["spendable"], 25.0)  # the wallet, under the 50.00 maximum
         self.assertEqual(preview["balance"], 25.0)
         self.assertEqual((preview["min_spend"], preview["max_spend"]), (1.0, 50.0))
-        bigger = self.config.crmcom_preview(self.basket(john, [(self.desk, 1), (self.lamp, 2)]))
+        bigger = self.config._crmcom_preview(self.basket(john, [(self.desk, 1), (self.lamp, 2)]))
         self.assertEqual(bigger["award"], 2.5)
         self.assertFalse(self.crm_purchases(), "a preview creates nothing")
 
     def test_preview_spendable_is_bounded_by_the_order_total(self):
         self.identify("4000999988887777", "card")  # Maria, 120.50
         maria = self.env["res.partner"].search([("crmcom_participant_number", "=", "P0002")])
-        preview = self.config.crmcom_preview(self.basket(maria))
+        preview = self.config._crmcom_preview(self.basket(maria))
         self.assertEqual(preview["spendable"], 30.0)
 
     # ------------------------------------------------------------------ spend
 
     def test_partial_spend_discounts_what_crmcom_spent(self):
         john = self.john()
-        result = self.config.crmcom_spend(self.basket(john), 30)
+        result = self.config._crmcom_spend(self.basket(john), 30)
         self.assertTrue(result["ok"], result)
         # 25.00 in the wallet + 1.50 awarded on this purchase: CRM.COM spends 26.50, not 30.
         self.assertEqual(result["spent"], 26.5)
@@ -103,39 +103,39 @@ class TestCashierServer(CashierCase):
         john = self.john()
         before = self.calls()
         for amount in (0, -5, "abc", "NaN", float("inf"), 31, 1e12, None, True, [5]):
-            result = self.config.crmcom_spend(self.basket(john), amount)
+            result = self.config._crmcom_spend(self.basket(john), amount)
             self.assertEqual(result["error"], "amount", amount)
         self.assertEqual(self.calls(), before)
 
     def test_spend_refusals_from_crmcom(self):
         self.identify("4000000000000004", "card")
         blocked = self.env["res.partner"].search([("crmcom_participant_number", "=", "P0004")])
-        result = self.config.crmcom_spend(self.basket(blocked), 5)
+        result = self.config._crmcom_spend(self.basket(blocked), 5)
         self.assertEqual(result.get("error"), "blocked", result)
         self.identify("4000000000000005", "card")
         broke = self.env["res.partner"].search([("crmcom_participant_number", "=", "P0005")])
         # An empty wallet can still spend what this very purchase awards (5 % of 30.00)...
-        result = self.config.crmcom_spend(self.basket(broke, uuid="u2"), 5)
+        result = self.config._crmcom_spend(self.basket(broke, uuid="u2"), 5)
         self.assertEqual((result["spent"], result["requested"]), (1.5, 5.0))
         # ...but not the 0.50 a lamp earns: under CRM.COM's 1.00 minimum.
-        result = self.config.crmcom_spend(self.basket(broke, [(self.lamp, 1)], uuid="u3"), 5)
+        result = self.config._crmcom_spend(self.basket(broke, [(self.lamp, 1)], uuid="u3"), 5)
         self.assertEqual(result["error"], "not_allowed")
 
     def test_second_spend_on_one_order_is_refused_until_cancelled(self):
         john = self.john()
-        self.assertTrue(self.config.crmcom_spend(self.basket(john), 5)["ok"])
-        self.assertEqual(self.config.crmcom_spend(self.basket(john), 5)["error"], "locked")
-        self.assertTrue(self.config.crmcom_cancel_spend("uuid-0001")["ok"])
+        self.assertTrue(self.config._crmcom_spend(self.basket(john), 5)["ok"])
+        self.assertEqual(self.config._crmcom_spend(self.basket(john), 5)["error"], "locked")
+        self.assertTrue(self.config._crmcom_cancel_spend("uuid-0001")["ok"])
         self.assertEqual(self.crm_purchases(), [], "cancelled in CRM.COM")
         wallet = self.simulator_state()["wallets"]
         self.assertEqual(next(w for w in wallet if w["number"] == "W0001")["balance"], 25.0)
-        again = self.config.crmcom_spend(self.basket(john), 5)
+        again = self.config._crmcom_spend(self.basket(john), 5)
         self.assertTrue(again["ok"], again)
         self.assertEqual(len(self.crm_purchases()), 1)
 
     def test_tampered_discount_is_refused(self):
         john = self.john()
-        self.config.crmcom_spend(self.basket(john), 10)
+        self.config._crmcom_spend(self.basket(john), 10)
         with self.assertRaisesRegex(UserError, "CRM.COM spent"):
             self.paid_order(john, "uuid-0001", discount=15)
         order = self.env["pos.order"].search([("uuid", "=", "uuid-0001")])
@@ -151,7 +151,7 @@ class TestCashierServer(CashierCase):
 
     def test_basket_changed_after_the_spend_is_refused(self):
         john = self.john()
-        self.config.crmcom_spend(self.basket(john), 10)
+        self.config._crmcom_spend(self.basket(john), 10)
         with self.assertRaisesRegex(UserError, "changed after"):
             self.paid_order(
                 john, "uuid-0001", discount=10, products=[(self.desk, 1), (self.lamp, 1)]
@@ -270,26 +270,26 @@ class TestCashierServer(CashierCase):
 
     def test_a_till_cannot_touch_another_tills_order(self):
         john = self.john()
-        self.assertTrue(self.config.crmcom_spend(self.basket(john, uuid="uuid-x"), 5)["ok"])
+        self.assertTrue(self.config._crmcom_spend(self.basket(john, uuid="uuid-x"), 5)["ok"])
         other = self.config.copy({"name": "Other till"})
         other.open_ui()
         other.current_session_id.set_opening_control(0, None)
         self.assertEqual(
-            other.crmcom_spend(self.basket(john, uuid="uuid-x"), 5)["error"], "invalid"
+            other._crmcom_spend(self.basket(john, uuid="uuid-x"), 5)["error"], "invalid"
         )
-        self.assertTrue(other.crmcom_cancel_spend("uuid-x")["ok"])  # nothing of its own to cancel
+        self.assertTrue(other._crmcom_cancel_spend("uuid-x")["ok"])  # nothing of its own to cancel
         self.assertEqual(len(self.crm_purchases()), 1, "the first till's spend is untouched")
 
     def test_a_till_without_an_open_session_is_refused(self):
         closed = self.config.copy({"name": "Closed till"})
         with self.assertRaises(AccessError):
-            closed.crmcom_identify(JOHN_CARD, "card")
+            closed._crmcom_identify(JOHN_CARD, "card")
 
     def test_call_log_holds_no_secret(self):
         john = self.john()
-        self.config.crmcom_spend(self.basket(john, uuid="uuid-log"), 5)
+        self.config._crmcom_spend(self.basket(john, uuid="uuid-log"), 5)
         self.simulator.expire_tokens()  # a renewal too
-        self.config.crmcom_preview(self.basket(john, uuid="uuid-log2"))
+        self.config._crmcom_preview(self.basket(john, uuid="uuid-log2"))
         token = self.env["crmcom.token"].search([("company_id", "=", self.company.id)]).token
         self.assertTrue(token)
         logs = self.env["crmcom.call.log"].search([])

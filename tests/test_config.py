@@ -118,7 +118,7 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
             }
         )
         self.assertEqual(
-            self.pos_config._crmcom_identification_means(), ["card", "email", "number"]
+            self.pos_config._crmcom_identification_methods(), ["card", "email", "number"]
         )
 
     def test_spend_product_reaches_the_till(self):

@@ -50,8 +50,9 @@ class TestHostileAdmin(CrmComHttpCase):
         self.authenticate("pos_user", "pos_user")
 
     def identify(self, query):
-        return self.call(
-            "pos.config", "crmcom_identify", [[self.main_pos_config.id], query, "card"]
+        return self.make_jsonrpc_request(
+            "/pos_crmcom_rewards/identify",
+            {"config_id": self.main_pos_config.id, "query": query, "method": "card"},
         )
 
     def test_another_companys_administrator_cannot_redirect_the_credentials(self):

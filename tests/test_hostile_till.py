@@ -25,9 +25,15 @@ class TestHostileTill(CrmComHttpCase):
         self.config.with_user(self.pos_user).open_ui()
         self.config.current_session_id.set_opening_control(0, None)
         self.authenticate("pos_user", "pos_user")
-        identified = self.call("pos.config", "crmcom_identify", [self.config.id], JOHN_CARD, "card")
+        identified = self.till("identify", query=JOHN_CARD, method="card")
         self.assertTrue(identified["ok"], identified)
         self.john = self.env["res.partner"].browse(identified["partner_id"])
+
+    def till(self, operation, **params):
+        """A till operation, as the till calls it (the routes of controllers/main.py)."""
+        return self.make_jsonrpc_request(
+            f"/pos_crmcom_rewards/{operation}", {"config_id": self.config.id, **params}
+        )
 
     def call(self, model, method, ids, *args):
         return self.make_jsonrpc_request(
@@ -36,7 +42,7 @@ class TestHostileTill(CrmComHttpCase):
         )
 
     def spend(self, basket, amount):
-        return self.call("pos.config", "crmcom_spend", [self.config.id], basket, amount)
+        return self.till("spend", order=basket, amount=amount)
 
     def basket(self, uuid, lines=None):
         return {
@@ -157,11 +163,9 @@ class TestHostileTill(CrmComHttpCase):
             "negative price": [{**desk, "qty": 1, "price_subtotal": -30.0}],
         }
         for what, lines in bad_lines.items():
-            for method, args in (("crmcom_preview", ()), ("crmcom_spend", (5,))):
-                with self.subTest(what=what, method=method):
-                    result = self.call(
-                        "pos.config", method, [self.config.id], self.basket("uuid-h5", lines), *args
-                    )
+            for operation, params in (("preview", {}), ("spend", {"amount": 5})):
+                with self.subTest(what=what, operation=operation):
+                    result = self.till(operation, order=self.basket("uuid-h5", lines), **params)
                     self.assertFalse(result["ok"], result)
                     self.assertEqual(result["error"], "invalid")
         self.assert_nothing_happened()
@@ -173,7 +177,7 @@ class TestHostileTill(CrmComHttpCase):
         )
         theirs.sudo().crmcom_participant_number = "P0001"
         self.john.sudo().crmcom_participant_number = False
-        result = self.call("pos.config", "crmcom_identify", [self.config.id], JOHN_CARD, "card")
+        result = self.till("identify", query=JOHN_CARD, method="card")
         self.assertTrue(result["ok"], result)
         partner = self.env["res.partner"].browse(result["partner_id"])
         self.assertNotEqual(partner, theirs)
@@ -183,3 +187,20 @@ class TestHostileTill(CrmComHttpCase):
         self.assertEqual(
             self.call("res.partner", "read", [partner.id], ["name"])[0]["name"], "John Doe"
         )
+
+    def test_the_till_operations_are_reachable_through_their_routes_only(self):
+        for method in ("_crmcom_identify", "crmcom_identify", "_crmcom_spend"):
+            with self.subTest(method=method), self.assertRaises(JsonRpcException):
+                self.call("pos.config", method, [self.config.id], JOHN_CARD, "card")
+        for params in (
+            {"config_id": self.config.id, "query": JOHN_CARD, "method": "card", "extra": 1},
+            {"config_id": str(self.config.id), "query": JOHN_CARD, "method": "card"},
+            {"config_id": 10**9, "query": JOHN_CARD, "method": "card"},
+            {"config_id": [self.config.id], "query": JOHN_CARD, "method": "card"},
+        ):
+            with self.subTest(params=params):
+                result = self.make_jsonrpc_request("/pos_crmcom_rewards/identify", params)
+                self.assertEqual((result["ok"], result["error"]), (False, "invalid"))
+        result = self.till("identify", query=JOHN_CARD, method=["card"])
+        self.assertEqual((result["ok"], result["error"]), (False, "invalid"), "a wrong type")
+        self.assert_nothing_happened()

@@ -32,7 +32,7 @@ class TestLostSpend(CashierCase):
         """Spend at the till while CRM.COM's answer is lost (``drop_after``: it did spend;
         ``drop``: it never saw the request)."""
         self.simulator.faults.add(fault, method=SPEND)
-        result = self.config.crmcom_spend(self.basket(partner, uuid=uuid), amount)
+        result = self.config._crmcom_spend(self.basket(partner, uuid=uuid), amount)
         self.assertFalse(result["ok"], result)
         self.assertEqual(self.purchase(uuid).spend_state, "unknown")
         return result
@@ -41,7 +41,7 @@ class TestLostSpend(CashierCase):
         john = self.john()
         self.lose_spend_answer(john, "uuid-l1")
         self.assertEqual(len(self.spends()), 1, "CRM.COM did spend")
-        retry = self.config.crmcom_spend(self.basket(john, uuid="uuid-l1"), 10)
+        retry = self.config._crmcom_spend(self.basket(john, uuid="uuid-l1"), 10)
         self.assertTrue(retry["ok"], retry)
         self.assertEqual((retry["spent"], retry["requested"]), (10.0, 10.0))
         self.assertEqual(len(self.spends()), 1, "found again, not spent again")
@@ -56,7 +56,7 @@ class TestLostSpend(CashierCase):
         john = self.john()
         self.lose_spend_answer(john, "uuid-l2", fault="drop")
         self.assertEqual(self.spends(), [], "CRM.COM never saw it")
-        retry = self.config.crmcom_spend(self.basket(john, uuid="uuid-l2"), 10)
+        retry = self.config._crmcom_spend(self.basket(john, uuid="uuid-l2"), 10)
         self.assertTrue(retry["ok"], retry)
         self.assertEqual(len(self.spends()), 1)
         self.assertEqual(self.wallet(), 25.0 + 1.5 - 10.0)
@@ -92,7 +92,7 @@ class TestLostSpend(CashierCase):
     def test_cancel_at_the_till_after_a_lost_answer_cancels_in_crmcom(self):
         john = self.john()
         self.lose_spend_answer(john, "uuid-l5")
-        result = self.config.crmcom_cancel_spend("uuid-l5")
+        result = self.config._crmcom_cancel_spend("uuid-l5")
         self.assertTrue(result["ok"], result)
         self.assertEqual(self.spends(), [])
         self.assertEqual(self.crm_purchases(), [])

@@ -80,10 +80,10 @@ class TestMoneySafety(CashierCase):
         """A spend at the till while ``method`` answers ``kind``; the cashier tries again."""
         uuid = next(self.uuids)
         self.fault(kind, method)
-        first = self.config.crmcom_spend(self.basket(self.john_partner, uuid=uuid), 10)
+        first = self.config._crmcom_spend(self.basket(self.john_partner, uuid=uuid), 10)
         self.assertFalse(first["ok"], first)
         self.assertEqual(first["error"], "unreachable", "an uncertain reply is an outage")
-        again = self.config.crmcom_spend(self.basket(self.john_partner, uuid=uuid), 10)
+        again = self.config._crmcom_spend(self.basket(self.john_partner, uuid=uuid), 10)
         self.assertTrue(again["ok"], again)
         self.assertEqual(again["spent"], 10.0)
         order = self.paid_order(self.john_partner, uuid, discount=again["spent"])
@@ -113,12 +113,12 @@ class TestMoneySafety(CashierCase):
                     self.reset_simulator()
                     uuid = next(self.uuids)
                     basket = self.basket(self.john_partner, uuid=uuid)
-                    self.assertTrue(self.config.crmcom_spend(basket, 10)["ok"])
+                    self.assertTrue(self.config._crmcom_spend(basket, 10)["ok"])
                     self.fault(kind, method)
                     # What CRM.COM did is looked up at once: done, or done on the next try.
-                    first = self.config.crmcom_cancel_spend(uuid)
+                    first = self.config._crmcom_cancel_spend(uuid)
                     self.assertEqual(first["ok"], kind in PROCESSED, first)
-                    self.assertTrue(self.config.crmcom_cancel_spend(uuid)["ok"])
+                    self.assertTrue(self.config._crmcom_cancel_spend(uuid)["ok"])
                     self.assertEqual(self.events("purchases"), [])
                     self.assertEqual(self.events("spend_requests"), [])
                     # The order is then paid without a spend: one purchase, no spend.
@@ -157,7 +157,7 @@ class TestMoneySafety(CashierCase):
                     self.reset_simulator()
                     uuid = next(self.uuids)
                     basket = self.basket(self.john_partner, [(self.desk, 1), (self.lamp, 1)], uuid)
-                    self.assertTrue(self.config.crmcom_spend(basket, 20)["ok"])
+                    self.assertTrue(self.config._crmcom_spend(basket, 20)["ok"])
                     order = self.paid_order(
                         self.john_partner, uuid, 20, [(self.desk, 1), (self.lamp, 1)]
                     )
@@ -222,10 +222,10 @@ class TestMoneySafety(CashierCase):
         basket = self.basket(self.john_partner, uuid=uuid)
         # The first run: the purchase and the spend reach CRM.COM, then Odoo rolls back.
         with self.env.cr.savepoint() as savepoint:
-            self.assertTrue(self.config.crmcom_spend(basket, 10)["ok"])
+            self.assertTrue(self.config._crmcom_spend(basket, 10)["ok"])
             savepoint.rollback()
         self.assertEqual(len(self.events("spend_requests")), 1)
-        again = self.config.crmcom_spend(basket, 10)
+        again = self.config._crmcom_spend(basket, 10)
         self.assertTrue(again["ok"], again)
         self.assertEqual(len(self.events("purchases")), 1, "the purchase is found again")
         self.assertEqual(len(self.events("spend_requests")), 1, "and so is the spend")
@@ -236,7 +236,7 @@ class TestMoneySafety(CashierCase):
     def spent_elsewhere(self, uuid):
         """A spend on ``uuid`` recorded for another session (a cashier's RPC elsewhere)."""
         basket = self.basket(self.john_partner, uuid=uuid)
-        self.assertTrue(self.config.crmcom_spend(basket, 10)["ok"])
+        self.assertTrue(self.config._crmcom_spend(basket, 10)["ok"])
         other_till = self.config.sudo().copy({"name": "Another till"})
         other = self.env["pos.session"].sudo().create({"config_id": other_till.id})
         purchase = self.env["crmcom.purchase"].search([("order_uuid", "=", uuid)])
@@ -252,7 +252,7 @@ class TestMoneySafety(CashierCase):
     def test_a_basket_of_the_same_total_does_not_carry_the_spend(self):
         uuid = next(self.uuids)
         self.assertTrue(
-            self.config.crmcom_spend(self.basket(self.john_partner, uuid=uuid), 10)["ok"]
+            self.config._crmcom_spend(self.basket(self.john_partner, uuid=uuid), 10)["ok"]
         )
         # Spent on a desk (30.00); paid for three lamps (30.00).
         with self.assertRaisesRegex(UserError, "changed after"):

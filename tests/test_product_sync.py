@@ -9,14 +9,8 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
 from ..models import crmcom_product_sync
-from ..models.crmcom_product_sync import (
-    CALLS_PARAM,
-    DEFAULT_CALLS,
-    LOCK_CLASS,
-    _bool_array,
-    _int_array,
-    _text_array,
-)
+from ..models.crmcom_product_state import _bool_array, _int_array, _text_array
+from ..models.crmcom_product_sync import CALLS_PARAM, DEFAULT_CALLS, LOCK_CLASS
 from .common import SimulatorMixin, connect_company
 
 SYNC = "products/synchronise"
@@ -48,6 +42,7 @@ class TestProductSync(SimulatorMixin, TransactionCase):
             ]
         )
         cls.engine = cls.env["crmcom.product.sync"]
+        cls.catalogue = cls.env["crmcom.product.catalogue"]
         cls.cron = cls.env.ref("pos_crmcom_rewards.ir_cron_crmcom_product_sync")
 
     def setUp(self):
@@ -94,7 +89,8 @@ class TestProductSync(SimulatorMixin, TransactionCase):
             with self.subTest(count=count):
                 self.scope(count)
                 before = self.sync_calls()
-                run = self.engine._sync_company(self.company, full=True, commit=False)
+                self.engine._request_full_resync(self.company)
+                run = self.engine._sync_company(self.company, commit=False)
                 self.assertEqual(run.state, "done", run.message)
                 self.assertEqual(self.sync_calls() - before, calls)
                 self.assertEqual((run.batches, run.sent, run.processed), (calls, count, count))
@@ -181,8 +177,8 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.engine._sync_company(self.company, commit=False)
         self.products[1].action_archive()  # once sent: now sent as no longer valid
         self.products[2].default_code = "SYNC-CHANGED"
-        Sync = type(self.engine)
-        original = Sync._scope_query
+        Catalogue = type(self.catalogue)
+        original = Catalogue._scope_query
 
         def with_inner_join(engine, company, Product):
             query = original(engine, company, Product)
@@ -196,15 +192,15 @@ class TestProductSync(SimulatorMixin, TransactionCase):
             return query
 
         def rows():
-            self.env.cr.execute(self.engine._changes_query(self.company.sudo()).sql)
+            self.env.cr.execute(self.catalogue._changes_query(self.company.sudo()).sql)
             return self.env.cr.fetchall()
 
         self.env.flush_all()
         merged = rows()
-        with patch.object(Sync, "_scope_query", with_inner_join):
+        with patch.object(Catalogue, "_scope_query", with_inner_join):
             apart = rows()
-            self.assertIn("crmcom_scope", self.engine._changes_query(self.company).sql.code)
-        self.assertNotIn("crmcom_scope", self.engine._changes_query(self.company).sql.code)
+            self.assertIn("crmcom_scope", self.catalogue._changes_query(self.company).sql.code)
+        self.assertNotIn("crmcom_scope", self.catalogue._changes_query(self.company).sql.code)
         self.assertEqual(merged, apart)
         valid = {row[0]: row[1] for row in merged}
         self.assertEqual(valid, {self.products[1].id: False, self.products[2].id: True})
@@ -263,8 +259,9 @@ class TestProductSync(SimulatorMixin, TransactionCase):
         self.assertEqual(self.run_cron().sent, 50)
         self.assertEqual(self.run_cron().sent, 0)
         # A full resync sends everything again.
-        run = self.engine._sync_company(self.company, full=True, commit=False)
-        self.assertEqual((run.sent, run.full), (50, True))
+        self.engine._request_full_resync(self.company)
+        run = self.engine._sync_company(self.company, commit=False)
+        self.assertEqual(run.sent, 50)
 
     def test_incremental_run_rebuilds_only_what_was_written_since_the_last_run(self):
         self.run_cron()
@@ -341,11 +338,11 @@ class TestProductSync(SimulatorMixin, TransactionCase):
     def test_scope_paths(self):
         """Which records decide the scope, as field paths from the product; none when the
         domain reads links (many2many) that may change without any of them being written."""
-        Product = self.engine._product_model(self.company)
+        Product = self.catalogue._product_model(self.company)
 
         def paths(domain):
             self.connection.sync_domain = repr(domain)
-            return self.engine._scope_paths(self.company, Product)
+            return self.catalogue._scope_paths(self.company, Product)
 
         self.assertEqual(paths([("available_in_pos", "=", True)]), {(), ("product_tmpl_id",)})
         self.assertEqual(
@@ -362,14 +359,14 @@ class TestProductSync(SimulatorMixin, TransactionCase):
 
     def test_candidates_need_write_dates(self):
         """A record without a write date cannot say it changed: every product is rebuilt."""
-        Product = self.engine._product_model(self.company)
+        Product = self.catalogue._product_model(self.company)
         since = "2000-01-01"
         self.assertIsNotNone(
-            self.engine._candidates_sql(self.company, Product, {(), ("product_tmpl_id",)}, since)
+            self.catalogue._candidates_sql(self.company, Product, {(), ("product_tmpl_id",)}, since)
         )
         # crmcom.product.state keeps no write date (_log_access = False).
         self.assertIsNone(
-            self.engine._candidates_sql(self.company, Product, {("crmcom_state_ids",)}, since)
+            self.catalogue._candidates_sql(self.company, Product, {("crmcom_state_ids",)}, since)
         )
 
     def test_scope_read_on_every_product_when_it_reads_links(self):
@@ -427,7 +424,8 @@ class TestProductSync(SimulatorMixin, TransactionCase):
                 patch.object(Sync, "_planned_states", return_value=planned),
                 patch.object(Cursor, "execute", spying_execute),
             ):
-                self.engine._sync_company(self.company, full=True, commit=False)
+                self.engine._request_full_resync(self.company)
+                self.engine._sync_company(self.company, commit=False)
             return len(analysed)
 
         self.assertEqual(run(500, planned=0), 0, "fewer than the threshold: autovacuum's")

@@ -556,7 +556,7 @@ class TestTillProperties(CashierCase):
             requested = round_(total * requested[1])
         order = self.order(before["partner_id"], basket_lines)
 
-        result = self.config.crmcom_spend(order, requested)
+        result = self.config._crmcom_spend(order, requested)
 
         self.assertIsInstance(result, dict)
         if round_(requested) <= 0 or round_(requested) > total:
@@ -590,13 +590,13 @@ class TestTillProperties(CashierCase):
     @SERVER
     @given(
         query=JUNK,
-        mean=st.one_of(st.sampled_from(["card", "phone", "email", "number"]), JUNK),
+        method=st.one_of(st.sampled_from(["card", "phone", "email", "number"]), JUNK),
     )
-    def test_identify_with_junk_refuses_and_sends_nothing(self, query, mean):
-        if _valid_text(query) and mean in ("card", "phone", "email", "number"):
+    def test_identify_with_junk_refuses_and_sends_nothing(self, query, method):
+        if _valid_text(query) and method in ("card", "phone", "email", "number"):
             query = None  # plausible codes are the next test's
         before = self.calls()
-        result = self.config.crmcom_identify(query, mean)
+        result = self.config._crmcom_identify(query, method)
         self.assertEqual((result.get("ok"), result.get("error")), (False, "invalid"), result)
         self.assertEqual(self.calls(), before, "nothing was sent to CRM.COM")
 
@@ -608,11 +608,11 @@ class TestTillProperties(CashierCase):
             st.from_regex(r"\AP[0-9]{4,6}\Z"),
             st.emails().filter(lambda email: len(email) <= 128),
         ).filter(lambda code: code not in SEEDED_CODES),
-        mean=st.sampled_from(["card", "phone", "email", "number"]),
+        method=st.sampled_from(["card", "phone", "email", "number"]),
     )
-    def test_identify_with_an_unknown_code_is_not_found(self, query, mean):
+    def test_identify_with_an_unknown_code_is_not_found(self, query, method):
         self.env["crmcom.call.log"].search([]).unlink()  # no example is throttled by another
-        result = self.config.crmcom_identify(query, mean)
+        result = self.config._crmcom_identify(query, method)
         self.assertEqual((result.get("ok"), result.get("error")), (False, "not_found"), result)
 
     @SERVER
@@ -673,7 +673,7 @@ class TestTillProperties(CashierCase):
         if self._plausible_basket(order, john):
             order["lines"] = "not a basket any more"  # a valid basket is not junk
         before = self.calls()
-        result = self.config.crmcom_spend(order, amount)
+        result = self.config._crmcom_spend(order, amount)
         self.assertEqual((result.get("ok"), result.get("error")), (False, "invalid"), result)
         self.assertEqual(self.calls(), before, "nothing was sent to CRM.COM")
 
@@ -696,6 +696,6 @@ class TestTillProperties(CashierCase):
             }
         ]
         before = self.calls()
-        result = self.config.crmcom_spend(self.order(john, lines), amount)
+        result = self.config._crmcom_spend(self.order(john, lines), amount)
         self.assertEqual((result.get("ok"), result.get("error")), (False, "amount"), result)
         self.assertEqual(self.calls(), before, "nothing was sent to CRM.COM")

@@ -239,7 +239,7 @@ class TestRefundProperties(TestPoSCommon):
         steps=STEPS,
         rest=st.booleans(),
     )
-    # The README's example: a 30.00 desk and a 10.00 lamp, 20.00 spent, the lamp returned.
+    # A 30.00 desk and a 10.00 lamp, 20.00 spent, the lamp returned.
     @example(
         lines=[(30.0, 100, 0.0), (10.0, 100, 0.0)],
         discount_share=0.0,

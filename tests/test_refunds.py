@@ -27,20 +27,20 @@ class TestRefunds(CashierCase):
     def test_the_till_is_told_the_wallet_share_of_a_refund(self):
         john = self.john()
         basket = self.basket(john, [(self.desk, 1), (self.lamp, 1)], uuid="uuid-r9")
-        self.assertEqual(self.config.crmcom_spend(basket, 20)["spent"], 20.0)
+        self.assertEqual(self.config._crmcom_spend(basket, 20)["spent"], 20.0)
         order = self.paid_order(
             john, "uuid-r9", discount=20, products=[(self.desk, 1), (self.lamp, 1)]
         )
         lamp = order.lines.filtered(lambda line: line.product_id == self.lamp)
-        share = self.config.crmcom_refund_share(order.id, [[lamp.id, 1]])
+        share = self.config._crmcom_refund_share(order.id, [[lamp.id, 1]])
         self.assertEqual(share, {"ok": True, "wallet": 5.0})
         # After that refund, the desk brings back what stays spent: 15.00.
         self.refund(order, keep=(self.desk, self.spend_product))
         desk = order.lines.filtered(lambda line: line.product_id == self.desk)
-        self.assertEqual(self.config.crmcom_refund_share(order.id, [[desk.id, 1]])["wallet"], 15.0)
+        self.assertEqual(self.config._crmcom_refund_share(order.id, [[desk.id, 1]])["wallet"], 15.0)
         for lines in ([[desk.id + 10**6, 1]], [[desk.id, "x"]], [[desk.id, -1]], "desk"):
             with self.subTest(lines=lines):
-                result = self.config.crmcom_refund_share(order.id, lines)
+                result = self.config._crmcom_refund_share(order.id, lines)
                 self.assertEqual(result["error"], "invalid", result)
 
     def test_full_refund_takes_the_award_back(self):
@@ -56,7 +56,7 @@ class TestRefunds(CashierCase):
 
     def test_full_refund_gives_the_spend_back(self):
         john = self.john()
-        self.config.crmcom_spend(self.basket(john, uuid="uuid-r2"), 10)
+        self.config._crmcom_spend(self.basket(john, uuid="uuid-r2"), 10)
         order = self.paid_order(john, "uuid-r2", discount=10)
         self.assertEqual(self.wallet(), 16.5)  # 25.00 + 1.50 awarded - 10.00 spent
         self.refund(order)
@@ -66,7 +66,7 @@ class TestRefunds(CashierCase):
     def test_partial_refund_keeps_only_the_kept_goods_share(self):
         john = self.john()
         basket = self.basket(john, [(self.desk, 1), (self.lamp, 1)], uuid="uuid-r3")
-        self.assertEqual(self.config.crmcom_spend(basket, 20)["spent"], 20.0)
+        self.assertEqual(self.config._crmcom_spend(basket, 20)["spent"], 20.0)
         order = self.paid_order(
             john, "uuid-r3", discount=20, products=[(self.desk, 1), (self.lamp, 1)]
         )
@@ -110,7 +110,7 @@ class TestRefunds(CashierCase):
 
     def test_abandoned_spend_is_cancelled_after_the_configured_age(self):
         john = self.john()
-        self.config.crmcom_spend(self.basket(john, uuid="uuid-r6"), 10)
+        self.config._crmcom_spend(self.basket(john, uuid="uuid-r6"), 10)
         self.env["ir.config_parameter"].set_param(ABANDONED_AFTER_HOURS.key, "2")
         self.run_submit_cron()
         self.assertEqual(len(self.crm_purchases()), 1, "too young to be abandoned")
@@ -122,7 +122,7 @@ class TestRefunds(CashierCase):
 
     def test_paid_order_is_never_taken_for_abandoned(self):
         john = self.john()
-        self.config.crmcom_spend(self.basket(john, uuid="uuid-r7"), 10)
+        self.config._crmcom_spend(self.basket(john, uuid="uuid-r7"), 10)
         self.paid_order(john, "uuid-r7", discount=10)
         later = fields.Datetime.now() + timedelta(days=30)
         with patch.object(fields.Datetime, "now", return_value=later):

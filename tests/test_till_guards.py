@@ -30,7 +30,7 @@ class TestTillGuards(LocalTimeoutsMixin, CashierCase):
         shown, previewed = self.received(SHOW), self.received(PREVIEW)
         result = self.identify()
         self.assertEqual((result["ok"], result["error"]), (False, "unreachable"))
-        preview = self.config.crmcom_preview(self.basket(john))
+        preview = self.config._crmcom_preview(self.basket(john))
         self.assertEqual((preview["ok"], preview["error"]), (False, "unreachable"))
         # One attempt each: a retry would start after the deadline.
         self.assertEqual(self.received(SHOW) - shown, 1)

@@ -356,6 +356,19 @@ def many_changes(odoo, registry, sync):
     assert run["sent"] == run["processed"] > 0, run
 
 
+def payloads_of(engine, company, products):
+    """{product id: payload} as the synchronisation would send them."""
+    from odoo.tools import SQL
+
+    from odoo.addons.pos_crmcom_rewards.models.crmcom_product_catalogue import _payload
+
+    engine.env.flush_all()
+    engine.env.cr.execute(SQL("SET LOCAL jit = off"))
+    changes = engine.env["crmcom.product.catalogue"]._changes_query(company, products)
+    engine.env.cr.execute(changes.sql)
+    return {row[0]: _payload(changes.layout, row[5:]) for row in engine.env.cr.fetchall()}
+
+
 def check_payloads(odoo, registry, company_id, payloads):
     """The bare client posts what the synchronisation sent."""
     with registry.cursor() as cr:
@@ -363,7 +376,7 @@ def check_payloads(odoo, registry, company_id, payloads):
         engine = env["crmcom.product.sync"]
         company = env["res.company"].browse(company_id).sudo()
         product = env["product.product"].search([("default_code", "=", "BENCH-0000007")])
-        sent = engine._payloads(company, product)[product.id]
+        sent = payloads_of(engine, company, product)[product.id]
         assert sent == payloads[6], (sent, payloads[6])
 
 

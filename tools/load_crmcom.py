@@ -9,9 +9,9 @@ Two steps, each run by tools/load.sh:
 
 ``run`` logs the POS user in over HTTP (``/web/session/authenticate``), then for
 ``LOAD_SECONDS`` (default 60) N clients (``LOAD_CLIENTS``, default 8; one thread and one HTTP
-session each) fire identifications (``pos.config.crmcom_identify`` with the simulator's seeded
-cards, phones and e-mails) and previews (``crmcom_preview``, a small basket for an identified
-customer) through ``/web/dataset/call_kw``. Then the same clients fire the same CRM.COM
+session each) fire identifications (``/pos_crmcom_rewards/identify`` with the simulator's
+seeded cards, phones and e-mails) and previews (``/pos_crmcom_rewards/preview``, a small basket
+for an identified customer) through the till's routes. Then the same clients fire the same CRM.COM
 methods (``rewards_participants/show``, ``customer_events/purchases/preview``) straight at the
 simulator with the add-on's own client, for the same time, and the summary shows what Odoo
 adds. Loopback only; bounded by time and by ``LOAD_MAX_REQUESTS`` per phase.
@@ -248,15 +248,10 @@ class OdooTill:
             )
         return payload["result"]
 
-    def call(self, method, *args):
+    def call(self, operation, **params):
+        """A till operation through its route (controllers/main.py)."""
         return self.rpc(
-            f"/web/dataset/call_kw/pos.config/{method}",
-            {
-                "model": "pos.config",
-                "method": method,
-                "args": [[self.info["config_id"]], *args],
-                "kwargs": {},
-            },
+            f"/pos_crmcom_rewards/{operation}", {"config_id": self.info["config_id"], **params}
         )
 
 
@@ -282,10 +277,10 @@ def odoo_phase(args, info, seconds, clients, max_requests):
     # One identification of each participant first: the previews need their contacts.
     till = OdooTill(args.odoo, args.db, info)
     partners = {}
-    for mean, query, number in IDENTITIES:
-        result = till.call("crmcom_identify", query, mean)
+    for method, query, number in IDENTITIES:
+        result = till.call("identify", query=query, method=method)
         if not result.get("ok"):
-            raise SystemExit(f"warm-up identification {mean} {query} failed: {result}")
+            raise SystemExit(f"warm-up identification {method} {query} failed: {result}")
         partners[number] = result["partner_id"]
     numbers = sorted(partners)
 
@@ -298,11 +293,13 @@ def odoo_phase(args, info, seconds, clients, max_requests):
                 if not budget.take():
                     return
                 if rng.random() < 0.5:
-                    mean, query, _number = rng.choice(IDENTITIES)
-                    identify.time(till.call, "crmcom_identify", query, mean, refused=refused)
+                    method, query, _number = rng.choice(IDENTITIES)
+                    identify.time(
+                        till.call, "identify", query=query, method=method, refused=refused
+                    )
                 else:
                     order = basket(info, partners[rng.choice(numbers)], f"load-{index}-{n}")
-                    preview.time(till.call, "crmcom_preview", order, refused=refused)
+                    preview.time(till.call, "preview", order=order, refused=refused)
 
         return work
 
@@ -339,10 +336,10 @@ def direct_phase(args, info, seconds, clients, max_requests):
         def work(budget):
             while budget.take():
                 if rng.random() < 0.5:
-                    mean, query, _number = rng.choice(IDENTITIES)
+                    method, query, _number = rng.choice(IDENTITIES)
                     ident = (
                         identifier(number=query)
-                        if mean == "number"
+                        if method == "number"
                         else identifier(access_token_identifier={"authentication_code": query})
                     )
                     identify.time(client.show_participant, ident, fields=PARTICIPANT_FIELDS)

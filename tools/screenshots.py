@@ -252,7 +252,7 @@ def take(args) -> None:
 
         # 1. Identify John by his card number.
         browser.click(".o_crmcom_rewards_button")
-        browser.click('.modal .o_crmcom_mean[data-mean="card"]')
+        browser.click('.modal .o_crmcom_identification_method[data-method="card"]')
         browser.type(".modal input.o_crmcom_query", CARD)
         browser.click(".modal .o_crmcom_search")
         browser.wait_for(".modal .o_crmcom_identify_result")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: setup, lint, install the add-on with demo data into a fresh
 # database (fails on ERROR lines or on WARNINGs about our module), then run the
-# add-on's tests (including HttpCase browser tours) with pytest-odoo.
+# add-on's tests (including HttpCase browser tours) with pytest-odoo, then again with Odoo's
+# own runner (what OCA's CI and runboat run): both must pass and count the same tests.
 #
 # Environment:
 #   KEEP_DB=1       keep the test database (and its filestore) afterwards
@@ -13,6 +14,7 @@
 #   PYTEST_ARGS     extra pytest arguments (e.g. "-x -k 'tour and not slow'");
 #                   arguments of this script are passed to pytest as well
 #   ALLOW_SKIPS=1   do not fail the run when tests were skipped
+#   SKIP_ODOO_RUNNER=1  do not run the tests again with Odoo's runner
 #   ODOO_LOG_LEVEL  Odoo log level during pytest (default warn)
 set -euo pipefail
 # shellcheck source=tools/common.sh
@@ -103,14 +105,36 @@ set +e
 (
     cd "$BUILD_DIR"
     PATH="$VENV/bin:$PATH" PYTHONPATH="$PLUGIN_DIR${PYTHONPATH:+:$PYTHONPATH}" "${pytest_cmd[@]}"
-)
-rc=$?
+) 2>&1 | tee "$LOG_DIR/pytest-$DB.log"
+rc=${PIPESTATUS[0]}
 set -e
 case $rc in
     0) log "tests passed" ;;
     5) die "pytest collected no tests (exit 5): failing" ;;
     *) die "tests failed (pytest exit $rc)" ;;
 esac
+
+# The same tests under Odoo's own runner (odoo-bin --test-tags): every test module is imported
+# by tests/__init__.py and every test class is one of Odoo's, so both runners run them all.
+if [[ "${SKIP_ODOO_RUNNER:-0}" != "1" && ${#extra_args[@]} -eq 0 ]]; then
+    runner_log="$LOG_DIR/odoo-runner-$DB.log"
+    log "running the tests again with Odoo's runner (log: $runner_log)"
+    set +e
+    odoo_bin -c "$CONF" -d "$DB" --test-tags "/$ADDON_NAME" --stop-after-init \
+        --log-level=test --http-port "$(free_port)" >"$runner_log" 2>&1
+    rc=$?
+    set -e
+    odoo_tests="$(sed -nE 's/.*odoo\.tests\.result: ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\1 \2 \3/p' "$runner_log" | tail -1)"
+    read -r odoo_failed odoo_errors odoo_count <<<"${odoo_tests:-x x x}"
+    pytest_count="$(grep -oE '[0-9]+ passed' "$LOG_DIR/pytest-$DB.log" | tail -1 | cut -d' ' -f1)"
+    log "Odoo's runner: ${odoo_count} tests, ${odoo_failed} failed, ${odoo_errors} errors; pytest-odoo: ${pytest_count} tests"
+    if [[ $rc -ne 0 || "$odoo_failed" != "0" || "$odoo_errors" != "0" ]]; then
+        grep -E " (ERROR|CRITICAL) |^(FAIL|ERROR):" "$runner_log" | head -40 || true
+        die "Odoo's runner failed (exit $rc), see $runner_log"
+    fi
+    [[ "$odoo_count" == "$pytest_count" ]] ||
+        die "Odoo's runner ran $odoo_count tests, pytest-odoo $pytest_count: a test runs under one only"
+fi
 
 # The add-on must also install without demo data, and uninstall cleanly in both cases.
 if [[ "${SKIP_UNINSTALL:-0}" != "1" && "${REUSE_DB:-0}" != "1" ]]; then

@@ -39,7 +39,7 @@ patch(PosOrder.prototype, {
         const partner = this.getPartner();
         return partner?.crmcom_participant_number ? partner : false;
     },
-    /** The basket as `pos.config.crmcom_preview` / `crmcom_spend` take it. */
+    /** The basket as the preview and spend routes take it. */
     getCrmComPayload() {
         return {
             uuid: this.uuid,

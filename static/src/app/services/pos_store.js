@@ -2,7 +2,7 @@ import { PosStore } from "@point_of_sale/app/services/pos_store";
 import { NumberPopup } from "@point_of_sale/app/components/popups/number_popup/number_popup";
 import { ask, makeAwaitable } from "@point_of_sale/app/utils/make_awaitable_dialog";
 import { AlertDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
-import { ConnectionLostError } from "@web/core/network/rpc";
+import { ConnectionLostError, rpc } from "@web/core/network/rpc";
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { localization } from "@web/core/l10n/localization";
@@ -28,8 +28,8 @@ patch(PosStore.prototype, {
     get crmcomEnabled() {
         return Boolean(this.config?.crmcom_enabled);
     },
-    /** The identification means this till offers, in the order the dialog shows them. */
-    getCrmComMeans() {
+    /** The identification methods this till offers, in the order the dialog shows them. */
+    getCrmComIdentificationMethods() {
         const config = this.config;
         return [
             { key: "card", label: _t("Card number"), enabled: config.crmcom_identify_card },
@@ -40,7 +40,7 @@ patch(PosStore.prototype, {
                 label: _t("Participant number"),
                 enabled: config.crmcom_identify_number,
             },
-        ].filter((mean) => mean.enabled);
+        ].filter((method) => method.enabled);
     },
     /** True while CRM.COM is considered down (identification and spending are off). */
     get crmcomIsDown() {
@@ -71,13 +71,17 @@ patch(PosStore.prototype, {
     // ------------------------------------------------------------------ server calls
 
     /**
-     * Call a CRM.COM method of pos.config. Never throws: every failure is a
-     * `{ok: false, error, message}` the cashier can be shown.
+     * Call a till operation of CRM.COM Rewards: a route of the add-on's controller
+     * (`/pos_crmcom_rewards/<operation>`) with `params` by name. Never throws: every failure
+     * is a `{ok: false, error, message}` the cashier can be shown.
      */
-    async crmcomCall(method, ...args) {
+    async crmcomCall(operation, params = {}) {
         let result;
         try {
-            result = await this.data.call("pos.config", method, [[this.config.id], ...args]);
+            result = await rpc(`/pos_crmcom_rewards/${operation}`, {
+                config_id: this.config.id,
+                ...params,
+            });
         } catch (error) {
             if (error instanceof ConnectionLostError) {
                 return {
@@ -130,7 +134,7 @@ patch(PosStore.prototype, {
 
     // ------------------------------------------------------------------ identify
 
-    async crmcomIdentify(query, mean) {
+    async crmcomIdentify(query, method) {
         if (this.crmcomIsDown) {
             return this._crmcomOutageResult();
         }
@@ -142,7 +146,7 @@ patch(PosStore.prototype, {
                 message: _t("Scan or type how to find the customer."),
             };
         }
-        return await this.crmcomCall("crmcom_identify", query, mean);
+        return await this.crmcomCall("identify", { query, method });
     },
     /** Make the identified participant the customer of `order`. */
     async crmcomSetCustomer(result, order = this.getOrder()) {
@@ -242,7 +246,7 @@ patch(PosStore.prototype, {
         const sequence = ++previewSequence;
         state.sequence = sequence;
         Object.assign(state, { key, status: "loading" });
-        const result = await this.crmcomCall("crmcom_preview", order.getCrmComPayload());
+        const result = await this.crmcomCall("preview", { order: order.getCrmComPayload() });
         if (state.sequence !== sequence) {
             return result; // a newer request is on its way
         }
@@ -384,7 +388,7 @@ patch(PosStore.prototype, {
         let result;
         this.env.services.ui.block();
         try {
-            result = await this.crmcomCall("crmcom_spend", order.getCrmComPayload(), amount);
+            result = await this.crmcomCall("spend", { order: order.getCrmComPayload(), amount });
         } finally {
             this.env.services.ui.unblock();
         }
@@ -447,7 +451,7 @@ patch(PosStore.prototype, {
         let result;
         this.env.services.ui.block();
         try {
-            result = await this.crmcomCall("crmcom_cancel_spend", order.uuid);
+            result = await this.crmcomCall("cancel_spend", { order_uuid: order.uuid });
         } finally {
             this.env.services.ui.unblock();
         }

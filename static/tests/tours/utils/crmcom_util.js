@@ -23,11 +23,11 @@ export function clickRewards() {
         run: "click",
     };
 }
-export function identify(mean, query) {
+export function identify(method, query) {
     return [
         {
-            content: `identify by ${mean}`,
-            trigger: `${dialog} .o_crmcom_mean[data-mean="${mean}"]`,
+            content: `identify by ${method}`,
+            trigger: `${dialog} .o_crmcom_identification_method[data-method="${method}"]`,
             run: "click",
         },
         {

@@ -23,7 +23,10 @@ patch(TicketScreen.prototype, {
         const refunded = destinationOrder.lines
             .filter((line) => line.refunded_orderline_id?.order_id?.id === order.id)
             .map((line) => [line.refunded_orderline_id.id, -line.qty]);
-        const result = await this.pos.crmcomCall("crmcom_refund_share", order.id, refunded);
+        const result = await this.pos.crmcomCall("refund_share", {
+            order_id: order.id,
+            lines: refunded,
+        });
         if (!result.ok) {
             this.dialog.add(AlertDialog, {
                 title: _t("Wallet share not known"),

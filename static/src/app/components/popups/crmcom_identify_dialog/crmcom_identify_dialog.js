@@ -4,9 +4,9 @@ import { usePos } from "@point_of_sale/app/hooks/pos_hook";
 import { _t } from "@web/core/l10n/translation";
 
 /**
- * Find a CRM.COM Rewards customer by one of the means this till offers (the lookup is always
- * made by the server, so customers the till never loaded are found), show who it is, and on
- * confirmation give the result (`crmcom_identify`'s reply) to `getPayload`.
+ * Find a CRM.COM Rewards customer by one of the identification methods this till offers (the
+ * lookup is always made by the server, so customers the till never loaded are found), show who
+ * it is, and on confirmation give the result (the identify route's reply) to `getPayload`.
  */
 export class CrmComIdentifyDialog extends Component {
     static template = "pos_crmcom_rewards.CrmComIdentifyDialog";
@@ -14,15 +14,14 @@ export class CrmComIdentifyDialog extends Component {
     static props = {
         getPayload: Function,
         close: Function,
-        startingValue: { type: String, optional: true },
     };
 
     setup() {
         this.pos = usePos();
-        this.means = this.pos.getCrmComMeans();
+        this.methods = this.pos.getCrmComIdentificationMethods();
         this.state = useState({
-            query: this.props.startingValue || "",
-            mean: this.means[0]?.key,
+            query: "",
+            method: this.methods[0]?.key,
             loading: false,
             result: null,
             error: null,
@@ -38,7 +37,7 @@ export class CrmComIdentifyDialog extends Component {
                 phone: _t("Phone number, e.g. +35799123456"),
                 email: _t("E-mail address"),
                 number: _t("CRM.COM participant number"),
-            }[this.state.mean] || ""
+            }[this.state.method] || ""
         );
     }
 
@@ -46,8 +45,8 @@ export class CrmComIdentifyDialog extends Component {
         return this.state.error ? this.pos.crmcomErrorTitle(this.state.error) : "";
     }
 
-    selectMean(key) {
-        this.state.mean = key;
+    selectMethod(key) {
+        this.state.method = key;
         this.state.result = null;
         this.state.error = null;
         this.inputRef.el?.focus();
@@ -77,7 +76,7 @@ export class CrmComIdentifyDialog extends Component {
         this.state.result = null;
         this.state.error = null;
         try {
-            const result = await this.pos.crmcomIdentify(this.state.query, this.state.mean);
+            const result = await this.pos.crmcomIdentify(this.state.query, this.state.method);
             if (result.ok) {
                 this.state.result = result;
             } else {
