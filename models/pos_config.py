@@ -32,6 +32,8 @@ class PosConfig(models.Model):
     crmcom_identify_phone = fields.Boolean(string="Identify by phone", default=True)
     crmcom_identify_email = fields.Boolean(string="Identify by e-mail", default=True)
     crmcom_identify_number = fields.Boolean(string="Identify by participant number", default=True)
+    # What the till's identify dialog offers, in order: [{"key", "label", "placeholder"}].
+    crmcom_identification_choices = fields.Json(compute="_compute_crmcom_identification_choices")
     crmcom_discount_product_id = fields.Many2one(
         "product.product",
         string="Wallet spend product",
@@ -88,6 +90,27 @@ class PosConfig(models.Model):
                         pos=config.name,
                     )
                 )
+
+    def _crmcom_identification_texts(self):
+        """What the till shows of each identification method: (button, input placeholder)."""
+        return {
+            "card": (self.env._("Card number"), self.env._("Scan or type the card number")),
+            "phone": (self.env._("Phone"), self.env._("Phone number, e.g. +35799123456")),
+            "email": (self.env._("E-mail"), self.env._("E-mail address")),
+            "number": (
+                self.env._("Participant number"),
+                self.env._("CRM.COM participant number"),
+            ),
+        }
+
+    @api.depends(*(f"crmcom_identify_{method}" for method in IDENTIFICATION_METHODS))
+    def _compute_crmcom_identification_choices(self):
+        texts = self._crmcom_identification_texts()
+        for config in self:
+            config.crmcom_identification_choices = [
+                {"key": method, "label": texts[method][0], "placeholder": texts[method][1]}
+                for method in config._crmcom_identification_methods()
+            ]
 
     def _crmcom_identification_methods(self):
         self.ensure_one()
@@ -383,7 +406,27 @@ class PosConfig(models.Model):
         }, None
 
     def _crmcom_refusal(self, code, message):
-        return {"ok": False, "error": code, "message": message}
+        return {
+            "ok": False,
+            "error": code,
+            "title": self._crmcom_error_title(code),
+            "message": message,
+        }
+
+    def _crmcom_error_title(self, code):
+        """The title the till shows over a refusal: the one list of the codes the server
+        sends (the till adds its own for what happens before the server is reached)."""
+        return {
+            "invalid": self.env._("CRM.COM Rewards"),
+            "not_found": self.env._("Customer not found"),
+            "terminated": self.env._("Membership ended"),
+            "blocked": self.env._("Spending blocked"),
+            "amount": self.env._("Amount refused"),
+            "not_allowed": self.env._("Nothing can be spent"),
+            "unreachable": self.env._("CRM.COM unavailable"),
+            "locked": self.env._("Wallet already spent"),
+            "throttled": self.env._("Too many customers not found"),
+        }.get(code, self.env._("CRM.COM Rewards"))
 
     def _crmcom_error(self, exc, query=None):
         """What the cashier is told about a failed CRM.COM call."""

@@ -28,9 +28,9 @@ class ResPartner(models.Model):
         readonly=True,
         help="Set when the customer is identified at a till as a CRM.COM Rewards participant.",
     )
-    crmcom_balance = fields.Float(
+    crmcom_balance = fields.Monetary(
         string="CRM.COM wallet balance",
-        digits="Product Price",
+        currency_field="currency_id",  # the company's (account's res.partner.currency_id)
         readonly=True,
         copy=False,
         help="Last balance CRM.COM reported for this customer's wallet.",

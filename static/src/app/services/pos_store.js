@@ -28,19 +28,10 @@ patch(PosStore.prototype, {
     get crmcomEnabled() {
         return Boolean(this.config?.crmcom_enabled);
     },
-    /** The identification methods this till offers, in the order the dialog shows them. */
+    /** The identification methods this till offers, in the order the dialog shows them
+     * (`pos.config.crmcom_identification_choices`, as the server defines them). */
     getCrmComIdentificationMethods() {
-        const config = this.config;
-        return [
-            { key: "card", label: _t("Card number"), enabled: config.crmcom_identify_card },
-            { key: "phone", label: _t("Phone"), enabled: config.crmcom_identify_phone },
-            { key: "email", label: _t("E-mail"), enabled: config.crmcom_identify_email },
-            {
-                key: "number",
-                label: _t("Participant number"),
-                enabled: config.crmcom_identify_number,
-            },
-        ].filter((method) => method.enabled);
+        return this.config.crmcom_identification_choices || [];
     },
     /** True while CRM.COM is considered down (identification and spending are off). */
     get crmcomIsDown() {
@@ -110,19 +101,12 @@ patch(PosStore.prototype, {
         }
         return result;
     },
+    /** The server titles its refusals; these are the till's own (before the server). */
     crmcomErrorTitle(result) {
         return (
-            {
-                not_found: _t("Customer not found"),
-                terminated: _t("Membership ended"),
-                blocked: _t("Spending blocked"),
-                amount: _t("Amount refused"),
-                not_allowed: _t("Nothing can be spent"),
-                unreachable: _t("CRM.COM unavailable"),
-                offline: _t("Offline"),
-                locked: _t("Wallet already spent"),
-                throttled: _t("Too many customers not found"),
-            }[result.error] || _t("CRM.COM Rewards")
+            result?.title ||
+            { offline: _t("Offline"), unreachable: _t("CRM.COM unavailable") }[result?.error] ||
+            _t("CRM.COM Rewards")
         );
     },
     crmcomShowError(result) {

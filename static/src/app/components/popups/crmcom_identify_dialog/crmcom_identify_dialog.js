@@ -1,7 +1,6 @@
 import { Component, onMounted, useRef, useState } from "@odoo/owl";
 import { Dialog } from "@web/core/dialog/dialog";
 import { usePos } from "@point_of_sale/app/hooks/pos_hook";
-import { _t } from "@web/core/l10n/translation";
 
 /**
  * Find a CRM.COM Rewards customer by one of the identification methods this till offers (the
@@ -31,14 +30,7 @@ export class CrmComIdentifyDialog extends Component {
     }
 
     get placeholder() {
-        return (
-            {
-                card: _t("Scan or type the card number"),
-                phone: _t("Phone number, e.g. +35799123456"),
-                email: _t("E-mail address"),
-                number: _t("CRM.COM participant number"),
-            }[this.state.method] || ""
-        );
+        return this.methods.find((method) => method.key === this.state.method)?.placeholder || "";
     }
 
     get errorTitle() {
