@@ -33,6 +33,9 @@
         "web.assets_tests": [
             "pos_crmcom_rewards/static/tests/tours/**/*",
         ],
+        "web.assets_unit_tests": [
+            "pos_crmcom_rewards/static/tests/unit/**/*",
+        ],
     },
     "installable": True,
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Take the README screenshots of the cashier flow from a running ``make run`` instance.
+"""Take the screenshots of the cashier flow (docs/cashier.md, the Apps page) from a running ``make run`` instance.
 
 Usage (with the project's virtualenv, while ``make run`` serves Odoo and the simulator)::
 
     ~/.cache/pos_crmcom_rewards/venv/bin/python tools/screenshots.py \
         [--url http://localhost:8069] [--login admin] [--password admin] \
-        [--chromium /usr/bin/chromium] [--out docs/screenshots]
+        [--chromium /usr/bin/chromium] [--out static/description]
 
 It drives Debian's Chromium, headless, through the DevTools protocol (``websocket-client``,
 already a test requirement: no browser download, no extra package), opens the CRM.COM-enabled
@@ -296,7 +296,7 @@ def main(argv=None) -> int:
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
-    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
+    parser.add_argument("--out", default=str(REPO / "static" / "description"))
     parser.add_argument(
         "--reset-simulator",
         metavar="SIMULATOR_URL",

@@ -135,6 +135,23 @@ patch(PosOrder.prototype, {
                 }
                 this._settleCrmComLinePrice(last, this.currency.round(last.priceIncl + diff));
             }
+            // A line with taxes cannot reach every total to the cent (its tax is rounded on its
+            // rounded base: at 15 %, 3.49 gives 4.01 and 3.50 gives 4.03). What is left goes
+            // on a line without taxes, so that the lines add up to what CRM.COM spent.
+            const residual = this.currency.round(-amount - this._crmcomDiscountSum());
+            if (!this.currency.isZero(residual)) {
+                const sign = this.orderSign || 1;
+                const line = this.models["pos.order.line"].create({
+                    product_id: this.config.crmcom_discount_product_id,
+                    qty: sign,
+                    price_unit: residual * sign,
+                    tax_ids: [],
+                    order_id: this,
+                    price_type: "manual",
+                });
+                line.setFullProductName?.();
+                created.push([line, -residual]);
+            }
         }
         this.triggerRecomputeAllPrices?.();
         return created.map(([line]) => line);

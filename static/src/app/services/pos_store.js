@@ -261,18 +261,21 @@ patch(PosStore.prototype, {
     /** Why `raw` cannot be spent, or "" when it can. Checked before anything is sent. */
     crmcomCheckAmount(raw, { min, max }) {
         const fmt = (amount) => this.env.utils.formatCurrency(amount);
+        const text = typeof raw === "number" ? null : String(raw ?? "").trim();
+        if (text === "") {
+            return _t("Enter the amount to spend.");
+        }
         let amount;
         try {
-            amount = typeof raw === "number" ? raw : parseFloat(String(raw ?? "").trim());
+            amount = text === null ? raw : parseFloat(text);
         } catch {
             amount = NaN;
-        }
-        if (raw === "" || raw === null || raw === undefined) {
-            return _t("Enter the amount to spend.");
         }
         if (!Number.isFinite(amount)) {
             return _t("“%s” is not an amount.", raw);
         }
+        // Checked as it will be sent: rounded to the currency.
+        amount = this.currency.round(amount);
         if (amount <= 0) {
             return _t("The amount must be more than zero.");
         }

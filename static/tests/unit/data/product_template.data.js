@@ -1,0 +1,41 @@
+import { ProductTemplate } from "@point_of_sale/../tests/unit/data/product_template.data";
+import { CRMCOM_SPEND_PRODUCT_ID } from "./pos_config.data";
+
+/** The wallet spend product (data/product_data.xml): a service without taxes of its own. */
+ProductTemplate._records = [
+    ...ProductTemplate._records,
+    {
+        id: CRMCOM_SPEND_PRODUCT_ID,
+        display_name: "CRM.COM Rewards wallet",
+        standard_price: 0,
+        categ_id: false,
+        pos_categ_ids: [],
+        taxes_id: [],
+        barcode: false,
+        name: "CRM.COM Rewards wallet",
+        list_price: 0,
+        is_favorite: false,
+        default_code: false,
+        to_weight: false,
+        uom_id: 1,
+        description_sale: false,
+        description: false,
+        tracking: "none",
+        type: "service",
+        service_tracking: "no",
+        is_storable: false,
+        write_date: "2025-07-03 13:04:14",
+        color: 0,
+        pos_sequence: 100,
+        available_in_pos: false,
+        attribute_line_ids: [],
+        active: true,
+        image_128: false,
+        combo_ids: [],
+        product_variant_ids: [CRMCOM_SPEND_PRODUCT_ID],
+        public_description: false,
+        pos_optional_product_ids: [],
+        sequence: 100,
+        product_tag_ids: [],
+    },
+];
