@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Take the screenshots of the cashier flow (docs/cashier.md, the Apps page) from a running ``make run`` instance.
+"""Take the screenshots of the cashier flow (docs/cashier.md, the Apps page) from a running
+``make run`` instance.
 
 Usage (with the project's virtualenv, while ``make run`` serves Odoo and the simulator)::
 
