@@ -110,7 +110,15 @@ class TestCrmComCashier(CrmComHttpCase):
         # changed; the second purchase holds the 27.38 spend.
         state = self.simulator_state()
         self.assertEqual(self._john().crmcom_participant_number, "P0001")
-        self.assertTrue(state, "the simulator reports its state")
+        spends = sorted(
+            (spend["life_cycle_state"], float(spend["spend_amount"]))
+            for spend in state["spend_requests"]
+        )
+        self.assertEqual(spends, [("CANCELLED", 5.0), ("POSTED", 27.38)])
+        purchases = sorted(purchase["life_cycle_state"] for purchase in state["purchases"])
+        self.assertEqual(purchases, ["CANCELLED", "POSTED"])
+        posted = [p for p in state["purchases"] if p["life_cycle_state"] == "POSTED"]
+        self.assertEqual(posted[0]["id"], order.crmcom_purchase_id.crmcom_id)
 
     def test_refund_gives_back_the_wallet_share(self):
         session = self._open_and_tour("CrmComRefundTour")
