@@ -1,4 +1,7 @@
-"""Product synchronisation with CRM.COM (``products/synchronise``, crmcom-api.md §10).
+"""Product synchronisation with CRM.COM (``products/synchronise``, crmcom-api.md §10): the
+runs. What is sent is in crmcom_product_catalogue.py, the per-product outcome of a batch in
+crmcom_product_state.py; the pipeline of a run stays here, in one piece, because its threads,
+cursors and commits only make sense read together.
 
 Designed for catalogues of hundreds of thousands of products:
 

@@ -1,4 +1,6 @@
-"""The CRM.COM client alone (no Odoo model), against the simulator over real HTTP."""
+"""The CRM.COM client alone (no Odoo model), against the simulator over real HTTP.
+
+Long, as the client is: one file for the one concept "how the add-on talks to CRM.COM"."""
 
 import json
 import socket

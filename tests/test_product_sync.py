@@ -1,4 +1,6 @@
-"""Product synchronisation: batches, incremental runs, per-product errors, outages, locking."""
+"""Product synchronisation: batches, incremental runs, per-product errors, outages, locking.
+
+Long on purpose: every case shares one seeded catalogue and simulator, set up once."""
 
 import json
 from unittest.mock import patch

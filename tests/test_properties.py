@@ -1,4 +1,5 @@
 """Property-based tests (hypothesis): the client's parsing rules, and the till's money rules.
+Long on purpose: the strategies (generated amounts, baskets, junk) are shared by both.
 
 The client properties run without Odoo or network (``CrmComClient._unwrap`` on a stub reply).
 The till properties call ``pos.config`` against the CRM.COM simulator over HTTP, so they keep

@@ -1,4 +1,6 @@
-"""Contract tests of the CRM.COM simulator, over real HTTP (no database needed)."""
+"""Contract tests of the CRM.COM simulator, over real HTTP (no database needed).
+
+Long, as the simulator's API is: the tests follow simulator/methods.py method by method."""
 
 import base64
 import json

@@ -1,3 +1,5 @@
+// The till's store (services/pos_store.js): amount checks, spend, preview, outage, basket lock.
+// Long as the store is: one file per file of static/src.
 import { Deferred, advanceTime, describe, expect, freezeTime, test, tick } from "@odoo/hoot";
 import { patchWithCleanup } from "@web/../tests/web_test_helpers";
 import { localization } from "@web/core/l10n/localization";
