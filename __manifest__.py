@@ -7,7 +7,7 @@
     "author": "CRM.COM Rewards for Odoo POS contributors",
     "license": "LGPL-3",
     "depends": ["point_of_sale"],
-    "external_dependencies": {"python": ["requests"]},
+    "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/pos_crmcom_rewards_security.xml",
         "security/ir.model.access.csv",

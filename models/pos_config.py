@@ -13,6 +13,7 @@ from ..crmcom import (
     NotFoundError,
     TransportError,
 )
+from .crmcom_identifiers import normalise
 from .crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
 from .crmcom_purchase import TillRefusal
 
@@ -154,6 +155,7 @@ class PosConfig(models.Model):
                     "a minute, then try again, or go on without CRM.COM Rewards."
                 ),
             )
+        query = normalise(method, query, self._crmcom_country_code())
         identifier = (
             {"number": query}
             if method == "number"
@@ -320,6 +322,11 @@ class PosConfig(models.Model):
             client.deadline(connection.timeout),
         ):
             yield client
+
+    def _crmcom_country_code(self):
+        """The country of the phone numbers cashiers type without a country code: the
+        shop's (the till's company address), as people write them there."""
+        return self.company_id.country_id.code or None
 
     def _crmcom_recent_identify_failures(self):
         """Identifications of this till that found no customer in the last minute."""

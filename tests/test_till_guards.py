@@ -126,3 +126,30 @@ class TestTillGuards(LocalTimeoutsMixin, CashierCase):
         ).format_date(purchase.performed_on)
         self.assertEqual(sent["performed_on"], local)
         self.assertNotEqual(local, purchase.performed_on.isoformat(timespec="seconds"))
+
+    # ------------------------------------------------------------------ how people type
+
+    def test_identification_forgives_how_people_type(self):
+        self.company.country_id = self.env.ref("base.cy")
+        typed = {
+            "phone": ["35799123456", "0035799123456", "99123456", "+357 99 123 456"],
+            "email": ["John.Doe@Example.com", "  JOHN.DOE@example.com "],
+            "card": ["4000 1234 1234 1234", "4000-1234-1234-1234"],
+            "number": ["p0001", " P 0001"],
+        }
+        for method, queries in typed.items():
+            for query in queries:
+                with self.subTest(method=method, query=query):
+                    result = self.identify(query, method)
+                    self.assertTrue(result["ok"], result)
+                    self.assertEqual(result["participant_number"], "P0001")
+        # What was typed is not what the call log keeps: what was sent is.
+        requests = " ".join(self.call_log(self.config).mapped("request"))
+        self.assertIn("+35799123456", requests)
+        self.assertNotIn("0035799123456", requests)
+
+    def test_a_phone_number_without_country_code_is_read_in_the_shops_country(self):
+        self.company.country_id = self.env.ref("base.us")
+        self.assertEqual(self.identify("99123456", "phone")["error"], "not_found")
+        self.company.country_id = self.env.ref("base.cy")
+        self.assertTrue(self.identify("99123456", "phone")["ok"])
