@@ -54,6 +54,14 @@ class SimulatorMixin:
         return requests.get(self.simulator.url + "/_simulator/state", timeout=5).json()
 
 
+def unconnected_company(env):
+    """The current company, without CRM.COM connection nor a till using CRM.COM, whatever the
+    demo data set."""
+    env["pos.config"].search([]).crmcom_enabled = False
+    env.company._crmcom_connection().unlink()
+    return env.company
+
+
 def connect_company(company, simulator, **overrides):
     """Point ``company``'s CRM.COM connection at ``simulator`` with the seeded Web API key
     and store (``overrides``: other values of crmcom.connection); return the connection."""

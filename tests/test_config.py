@@ -4,7 +4,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from ..models.crmcom_connection import MAX_TIMEOUT
-from .common import SimulatorMixin, connect_company
+from .common import SimulatorMixin, connect_company, unconnected_company
 
 
 @tagged("post_install", "-at_install")
@@ -13,10 +13,7 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.start_simulator()
-        cls.company = cls.env.company
-        # Start from an unconfigured company, whatever the demo data set.
-        cls.env["pos.config"].search([]).crmcom_enabled = False
-        cls.company._crmcom_connection().unlink()
+        cls.company = unconnected_company(cls.env)
         cls.connection = cls.env["crmcom.connection"].create({"company_id": cls.company.id})
         cls.pos_config = cls.env["pos.config"].create({"name": "CRM.COM till"})
 

@@ -10,7 +10,7 @@ from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..models.crmcom_token import CompanyTokenStore
 from ..simulator.server import SimulatorServer
-from .common import API_KEY, SimulatorMixin, connect_company
+from .common import API_KEY, SimulatorMixin, connect_company, unconnected_company
 
 # The settings of a complete Web API key connection, as the form sends them.
 BY_KEY = {
@@ -28,10 +28,7 @@ class TestConnectionSettings(SimulatorMixin, TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.start_simulator()
-        cls.company = cls.env.company
-        # An unconnected company, whatever the demo data set.
-        cls.env["pos.config"].search([]).crmcom_enabled = False
-        cls.company._crmcom_connection().unlink()
+        cls.company = unconnected_company(cls.env)
         cls.till = cls.env["pos.config"].create({"name": "New till"})
 
     def setUp(self):
