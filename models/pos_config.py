@@ -445,9 +445,17 @@ class PosConfig(models.Model):
                 else self.env._("CRM.COM does not know this customer or purchase."),
             )
         if isinstance(exc, (TransportError, BadReplyError)):
+            # Rewards follow the sale only if the customer is on the order: when identifying
+            # them failed, they are not yet.
             return self._crmcom_refusal(
                 "unreachable",
                 self.env._(
+                    "CRM.COM cannot be reached right now. Finish the sale; to keep the "
+                    "customer's rewards, set them as the order's customer from the customer "
+                    "list: the rewards are added when CRM.COM is back."
+                )
+                if query
+                else self.env._(
                     "CRM.COM cannot be reached right now. Finish the sale: its rewards "
                     "will be added when CRM.COM is back."
                 ),

@@ -39,7 +39,16 @@ class TestCashierServer(CashierCase):
         self.simulator.faults.add("http_500", times=None)
         result = self.identify()
         self.assertEqual(result["error"], "unreachable")
-        self.assertIn("Finish the sale", result["message"])
+        # The customer is not on the order yet: rewards follow only if the cashier puts them.
+        self.assertIn("from the customer list", result["message"])
+        john = (
+            self.env["res.partner"]
+            .sudo()
+            .create({"name": "John Doe", "crmcom_participant_number": "P0001"})
+        )
+        preview = self.config._crmcom_preview(self.basket(john))
+        self.assertEqual(preview["error"], "unreachable")
+        self.assertIn("its rewards will be added when CRM.COM is back", preview["message"])
 
     def test_identify_bad_input_sends_nothing(self):
         before = self.calls()
