@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "data/product_data.xml",
+        "data/barcode_rule_data.xml",
         "views/crmcom_call_log_views.xml",
         "views/crmcom_purchase_views.xml",
         "views/pos_order_views.xml",

@@ -5,6 +5,7 @@ from . import crmcom_purchase
 from . import crmcom_server_fields
 from . import product_product
 from . import product_template
+from . import barcode_rule
 from . import res_partner
 from . import pos_order
 from . import res_company

@@ -190,3 +190,9 @@ class TestCrmComSettings(SimulatorMixin, TransactionCase):
             self.env["ir.config_parameter"].get_param("pos_crmcom_rewards.abandoned_after_hours"),
             "6",
         )
+
+    def test_the_nomenclature_reads_crmcom_cards(self):
+        nomenclature = self.env.ref("barcodes.default_barcode_nomenclature")
+        self.assertEqual(nomenclature.parse_barcode("4000123412341234")["type"], "crmcom_card")
+        self.assertNotEqual(nomenclature.parse_barcode("1234567890128")["type"], "crmcom_card")
+        self.assertNotEqual(nomenclature.parse_barcode("40001234")["type"], "crmcom_card")

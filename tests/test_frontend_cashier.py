@@ -78,6 +78,10 @@ class TestCrmComCashier(CrmComHttpCase):
         self.assertEqual(order.crmcom_participant_number, "P0001")
         # The award is queued for the cron: the receipt said "pending".
         self.assertEqual(order.crmcom_state, "pending")
+        # Only the card was looked up: the other code is no card by the nomenclature.
+        lookups = self.env["crmcom.call.log"].search([("method", "=", "rewards_participants/show")])
+        self.assertEqual(len(lookups), 1)
+        self.assertIn("4000123412341234", lookups.request)
         self.assertFalse(order.lines.filtered(lambda line: line.product_id == self._spend()))
 
     def _spend(self):

@@ -84,6 +84,8 @@ registry.category("web_tour.tours").add("CrmComScanAwardTour", {
             Chrome.startPoS(),
             Dialog.confirm("Open Register"),
             ProductScreen.isShown(),
+            // A code that is no CRM.COM card (barcode nomenclature) is not sent to CRM.COM.
+            scan_barcode("1234567890128"),
             // A loyalty card scanned on the product screen identifies at once.
             scan_barcode("4000123412341234"),
             ProductScreen.customerIs("John Doe"),

@@ -154,7 +154,7 @@ patch(PosStore.prototype, {
         const result = await this.crmcomIdentify(code, "card");
         if (!result.ok) {
             if (result.error === "unreachable" || result.error === "offline") {
-                // Unknown as a product, and CRM.COM cannot say whether it is a card.
+                // Read as a card, and CRM.COM cannot say whose it is.
                 this.notification.add(result.message, {
                     type: "warning",
                     title: _t("CRM.COM unavailable: cards cannot be checked"),
