@@ -155,8 +155,10 @@ def _json_default(value):
 
 
 # No attempt is started with less time than this left before the deadline: it could only
-# time out, and a creating call timed out has an unknown outcome.
+# time out. A creating call timed out has an unknown outcome: it is not sent at all with
+# less than CREATING_CALL_SECONDS (or half its timeout, if shorter) left.
 MIN_ATTEMPT_SECONDS = 0.05
+CREATING_CALL_SECONDS = 2.0
 
 
 class _DeadlineRetry(Retry):
@@ -200,7 +202,8 @@ class _DeadlineTimeout(Timeout):
     def clone(self):
         left = self.time_left()
         seconds = self.seconds if left is None else max(min(self.seconds, left), 0.001)
-        return Timeout(connect=seconds, read=seconds)
+        # total: connecting and reading together, so that one attempt ends by the deadline.
+        return Timeout(connect=seconds, read=seconds, total=seconds if left is not None else None)
 
 
 def normalise_base_url(url):
@@ -359,7 +362,8 @@ class CrmComClient:
         started = time.monotonic()
         try:
             left = self._time_left()
-            if left is not None and left < MIN_ATTEMPT_SECONDS:
+            needed = MIN_ATTEMPT_SECONDS if safe else min(self.timeout / 2, CREATING_CALL_SECONDS)
+            if left is not None and left < needed:
                 # Not sent: whatever the method, nothing happened in CRM.COM.
                 raise errors.CallTimeoutError(
                     "no time was left to call CRM.COM", method=method, outcome_unknown=False
@@ -371,6 +375,8 @@ class CrmComClient:
                     headers={"Content-Type": "application/json", "Accept": "application/json"},
                     auth=auth,
                     timeout=_DeadlineTimeout(self.timeout, self._time_left),
+                    # A redirect would resend the body, token or password included, elsewhere.
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 raise self._transport_error(method, exc) from exc

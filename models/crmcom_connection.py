@@ -1,9 +1,10 @@
 import ipaddress
 import logging
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from odoo import SUPERUSER_ID, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
 from odoo.addons.base.models.res_partner import _tz_get
@@ -175,6 +176,12 @@ class CrmcomConnection(models.Model):
         return super().create([self._normalised(vals) for vals in vals_list])
 
     def write(self, vals):
+        if "company_id" in vals and any(
+            connection.company_id.id != vals["company_id"] for connection in self
+        ):
+            # The record rule is checked before a write, not after: a connection moved to
+            # another company would leave the rule's reach.
+            raise AccessError(self.env._("A CRM.COM connection cannot move to another company."))
         vals = self._normalised(vals)
         retiring = self._changing(vals, TOKEN_SCOPE_FIELDS)
         if vals.get("enabled") is False:
@@ -276,6 +283,20 @@ class CrmcomConnection(models.Model):
                         host=url.hostname,
                     )
                 )
+
+    @api.constrains("time_zone")
+    def _check_time_zone(self):
+        for connection in self:
+            try:
+                ZoneInfo(connection.time_zone or "UTC")
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValidationError(
+                    self.env._(
+                        "This server does not know the time zone %(zone)s: choose another one "
+                        "(e.g. Europe/Nicosia rather than an old alias).",
+                        zone=connection.time_zone,
+                    )
+                ) from exc
 
     @api.constrains("timeout")
     def _check_timeout(self):

@@ -3,7 +3,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..crmcom import (
     PARTICIPANT_FIELDS,
@@ -349,6 +349,14 @@ class PosConfig(models.Model):
         self.ensure_one()
         self.check_access("read")
         session = self.current_session_id
+        if not self.company_id._crmcom_is_connected():
+            # Disconnected since the till was turned on: plain words, not a settings error.
+            raise UserError(
+                self.env._(
+                    "CRM.COM Rewards is off: %(company)s is not connected to CRM.COM.",
+                    company=self.company_id.name,
+                )
+            )
         if not self.crmcom_enabled or not session or session.state != "opened":
             raise AccessError(
                 self.env._("CRM.COM Rewards needs an open session of %(pos)s.", pos=self.name)

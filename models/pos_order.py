@@ -106,6 +106,16 @@ class PosOrder(models.Model):
         discount = -sum(map(_amount_incl, spend_lines))
         spent = purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0
         currency = self.currency_id
+        if any(currency.compare_amounts(_amount_incl(line), 0) > 0 for line in spend_lines):
+            # Each wallet line reduces the bill: one that adds to it would move the discount
+            # between tax groups (less VAT on one, more on the other) with the same total.
+            raise UserError(
+                self.env._(
+                    "Order %(order)s has a CRM.COM wallet line that adds to the bill: cancel "
+                    "the wallet spend and apply it again.",
+                    order=self.pos_reference or self.name,
+                )
+            )
         if float_compare(discount, spent, precision_rounding=currency.rounding):
             raise UserError(
                 self.env._(

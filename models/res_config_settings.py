@@ -191,6 +191,11 @@ class ResConfigSettings(models.TransientModel):
             for field, value in wanted.items()
             if (connection[field] or False) != (value or False)
         }
+        if "base_url" in changed:
+            # Given again with the new URL: kept, not erased by the move.
+            changed.update(
+                {field: wanted[field] for field in SECRET_SETTINGS.values() if wanted.get(field)}
+            )
         if changed:
             connection.write(changed)
         return vals
@@ -210,9 +215,21 @@ class ResConfigSettings(models.TransientModel):
                     )
                 )
 
+    def _crmcom_check_own_company(self):
+        """The settings' company must be one of the user's: a settings record can be made
+        for any company id."""
+        self.ensure_one()
+        if not self.env.user.has_group(SYSTEM) or self.company_id not in self.env.user.company_ids:
+            raise AccessError(
+                self.env._(
+                    "Only administrators of %(company)s can use its CRM.COM connection.",
+                    company=self.company_id.name,
+                )
+            )
+
     def action_crmcom_test_connection(self):
         """Log in with the saved settings and say whether it worked, and if not, why."""
-        self.ensure_one()
+        self._crmcom_check_own_company()
         company = self.company_id
         connection = company._crmcom_connection()
         try:
@@ -232,7 +249,7 @@ class ResConfigSettings(models.TransientModel):
 
     def action_crmcom_forget_credentials(self):
         """Disconnect the company and erase its saved Web API key and password."""
-        self.ensure_one()
+        self._crmcom_check_own_company()
         self.env["crmcom.connection"].search(
             [("company_id", "=", self.company_id.id)]
         ).action_forget_credentials()
@@ -241,7 +258,7 @@ class ResConfigSettings(models.TransientModel):
     # Product synchronisation.
     def action_crmcom_open_sync_settings(self):
         """The products sent to CRM.COM and how their fields map, on the connection's form."""
-        self.ensure_one()
+        self._crmcom_check_own_company()
         connection = self.env["crmcom.connection"].search([("company_id", "=", self.company_id.id)])
         return {
             "type": "ir.actions.act_window",
@@ -256,7 +273,7 @@ class ResConfigSettings(models.TransientModel):
         }
 
     def _crmcom_sync_start(self, full):
-        self.ensure_one()
+        self._crmcom_check_own_company()
         company = self.company_id
         engine = self.env["crmcom.product.sync"]
         if not company._crmcom_is_connected():

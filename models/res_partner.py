@@ -1,9 +1,10 @@
 import logging
+import time
 
 import psycopg2.errors
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..crmcom import CrmComError
@@ -11,6 +12,8 @@ from .crmcom_messages import plain_error
 from .notification import notification
 
 _logger = logging.getLogger(__name__)
+# Balances refreshed by one click: each is one CRM.COM call within the request.
+MAX_REFRESHED = 20
 
 
 class ResPartner(models.Model):
@@ -128,9 +131,21 @@ class ResPartner(models.Model):
                 self.env._("%(company)s is not connected to CRM.COM.", company=company.name),
                 "warning",
             )
-        for partner in self.filtered("crmcom_participant_number"):
+        linked = self.filtered("crmcom_participant_number")
+        if len(linked) > MAX_REFRESHED:
+            raise UserError(
+                self.env._(
+                    "Refresh at most %(count)s CRM.COM balances at a time.", count=MAX_REFRESHED
+                )
+            )
+        # One click waits for CRM.COM the connection's timeout at most, however many contacts.
+        ends = time.monotonic() + company._crmcom_connection().timeout
+        for partner in linked:
             try:
-                with company._crmcom_client(related=partner) as client:
+                with (
+                    company._crmcom_client(related=partner) as client,
+                    client.deadline(ends - time.monotonic()),
+                ):
                     wallet = client.show_wallet(
                         participant_identifier={"number": partner.crmcom_participant_number},
                         fields=["balance"],

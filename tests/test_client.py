@@ -2,8 +2,10 @@
 
 Long, as the client is: one file for the one concept "how the add-on talks to CRM.COM"."""
 
+import http.server
 import json
 import socket
+import threading
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -394,6 +396,39 @@ class TestCrmComClient(SimulatorMixin, PlainCase):
         self.assertNotIn("customer_events/purchases/create", self.simulator_state()["received"])
         self.assertEqual(self.purchases_in_simulator(), [])
         self.assertTrue(self.purchase(client)["id"], "the deadline ends with its block")
+
+    def test_a_creating_call_is_not_sent_without_time_for_it(self):
+        client = self.client(timeout=4.0)
+        client.login()
+        with client.deadline(1.5), self.assertRaises(CallTimeoutError) as caught:
+            self.purchase(client)  # half its timeout (2 s) is not left
+        self.assertFalse(caught.exception.outcome_unknown, "not sent: nothing happened")
+        self.assertNotIn("customer_events/purchases/create", self.simulator_state()["received"])
+        with client.deadline(2.5):
+            self.assertTrue(self.purchase(client)["id"], "with the time for it, it is sent")
+
+    def test_a_redirect_is_not_followed(self):
+        class Redirect(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                self.send_response(307)
+                self.send_header("Location", elsewhere.url + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        elsewhere = self.simulator
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        client = CrmComClient(f"http://127.0.0.1:{server.server_port}", api_key=API_KEY)
+        self.addCleanup(client.close)
+        with self.assertRaises(BadReplyError):
+            client.login()
+        self.assertEqual(elsewhere.snapshot()["received"], {}, "the key went nowhere else")
 
     def test_dates_are_sent_as_local_times_of_the_organisation(self):
         nicosia = self.client(time_zone="Asia/Nicosia")

@@ -262,3 +262,57 @@ class TestConnectionSettings(SimulatorMixin, TransactionCase):
             client.show_participant({"number": "P0001"})
         self.assertEqual(elsewhere.snapshot()["received"], {}, "nothing reached the other server")
         self.assertEqual(self.simulator_state()["received"]["rewards_participants/show"], 1)
+
+    # ------------------------------------------------------------------ found in review
+
+    def test_a_secret_typed_again_with_a_new_url_is_kept(self):
+        self.save({**BY_KEY, "crmcom_base_url": "https://crm.example.com"})
+        self.save({"crmcom_base_url": self.simulator.url, "crmcom_api_key": API_KEY})
+        self.assertEqual(self.connection().base_url, self.simulator.url)
+        self.assertEqual(self.connection().api_key, API_KEY, "given with the move: kept")
+
+    def test_a_connection_never_moves_to_another_company(self):
+        connection = connect_company(self.company, self.simulator)
+        other = self.env["res.company"].create({"name": "Unconnected other"})
+        with self.assertRaises(AccessError):
+            connection.write({"company_id": other.id})
+        connection.write({"company_id": self.company.id})  # the same: allowed
+
+    def test_an_unknown_time_zone_is_refused(self):
+        connection = connect_company(self.company, self.simulator)
+        connection.time_zone = "Europe/Nicosia"
+        zones = dict(self.env["crmcom.connection"]._fields["time_zone"].selection(connection))
+        self.assertIn("Europe/Nicosia", zones)
+        with self.assertRaises(ValidationError), self.env.cr.savepoint():
+            self.env.cr.execute(
+                "UPDATE crmcom_connection SET time_zone = 'Nowhere/Atlantis' WHERE id = %s",
+                connection.ids,
+            )
+            connection.invalidate_recordset()
+            connection._check_time_zone()
+
+    def test_settings_of_another_company_do_nothing_with_its_connection(self):
+        connect_company(self.company, self.simulator)
+        other = self.env["res.company"].create({"name": "Their shop"})
+        intruder = new_test_user(
+            self.env,
+            "crm_settings_intruder",
+            groups="base.group_system",
+            company_id=other.id,
+            company_ids=[(6, 0, other.ids)],
+        )
+        settings = (
+            self.env["res.config.settings"]
+            .with_user(intruder)
+            .create({"company_id": self.company.id})
+        )
+        for action in (
+            "action_crmcom_test_connection",
+            "action_crmcom_forget_credentials",
+            "action_crmcom_sync_products_full",
+            "action_crmcom_open_sync_settings",
+        ):
+            with self.subTest(action), self.assertRaises(AccessError):
+                getattr(settings, action)()
+        self.assertEqual(self.simulator_state()["received"], {}, "no call with their key")
+        self.assertTrue(self.connection().api_key)

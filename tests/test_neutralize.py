@@ -33,5 +33,6 @@ class TestNeutralize(CashierCase):
         self.run_submit_cron()
         with self.enter_registry_test_mode():
             self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_product_sync").method_direct_trigger()
-        self.assertEqual(purchase.state, "pending")
+        self.assertEqual(purchase.state, "failed", "parked: a copy replays no sale")
+        self.assertIn("Neutralised", purchase.last_error)
         self.assertEqual(self.simulator_state()["received"], received, "no CRM.COM call")

@@ -4,7 +4,7 @@ organisation's time zone on every date sent."""
 
 from datetime import timedelta
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from ..crmcom import CrmComClient
@@ -153,3 +153,28 @@ class TestTillGuards(LocalTimeoutsMixin, CashierCase):
         self.assertEqual(self.identify("99123456", "phone")["error"], "not_found")
         self.company.country_id = self.env.ref("base.cy")
         self.assertTrue(self.identify("99123456", "phone")["ok"])
+
+    # ------------------------------------------------------------------ found in review
+
+    def test_a_till_of_a_disconnected_company_gets_plain_words(self):
+        self.company._crmcom_connection().enabled = False
+        with self.assertRaisesRegex(UserError, "not connected to CRM.COM"):
+            self.identify()
+
+    def test_a_wallet_line_that_adds_to_the_bill_is_refused(self):
+        john = self.john()
+        uuid = "uuid-guards-3"
+        self.assertTrue(self.config._crmcom_spend(self.basket(john, uuid=uuid), 10)["ok"])
+        wallet = {"product": self.spend_product, "quantity": 1}
+        data = self.create_ui_order_data(
+            [(self.desk, 1), {**wallet, "price_unit": -15}, {**wallet, "price_unit": 5}],
+            customer=john,
+            uuid=uuid,
+        )
+        for line, amount in zip(data["lines"][1:], (-15.0, 5.0), strict=True):
+            line[2].update(price_unit=amount, price_subtotal=amount, price_subtotal_incl=amount)
+        total = sum(line[2]["price_subtotal_incl"] for line in data["lines"])
+        data.update(amount_total=total, amount_paid=total)
+        data["payment_ids"][0][2]["amount"] = total
+        with self.assertRaisesRegex(UserError, "adds to the bill"):
+            self.env["pos.order"].sync_from_ui([data])

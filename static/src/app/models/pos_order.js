@@ -140,11 +140,11 @@ patch(PosOrder.prototype, {
             // on a line without taxes, so that the lines add up to what CRM.COM spent.
             const residual = this.currency.round(-amount - this._crmcomDiscountSum());
             if (!this.currency.isZero(residual)) {
-                const sign = this.orderSign || 1;
+                // Amounts in the order's own sign, as the lines above.
                 const line = this.models["pos.order.line"].create({
                     product_id: this.config.crmcom_discount_product_id,
-                    qty: sign,
-                    price_unit: residual * sign,
+                    qty: this.orderSign || 1,
+                    price_unit: residual,
                     tax_ids: [],
                     order_id: this,
                     price_type: "manual",

@@ -196,6 +196,21 @@ describe("pos.order - CRM.COM wallet discount lines", () => {
         }
     });
 
+    test("refund: the lines add up to the wallet share when a taxed line cannot", async () => {
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 100]]);
+        order.is_refund = true;
+        order.lines.map((line) => line.setQuantity(-line.qty));
+        expect(order.orderSign).toBe(-1);
+        for (const amount of [0.02, 0.04, 4.02]) {
+            order.applyCrmComDiscount(amount);
+            expect(discountSum(order)).toBe(-amount, {
+                message: `the refund's wallet lines add up to ${amount}`,
+            });
+            order.removeCrmComDiscount();
+        }
+    });
+
     test("with global tax rounding the last line takes the odd cent", async () => {
         const store = await setupCrmComEnv();
         store.company.tax_calculation_rounding_method = "round_globally";
