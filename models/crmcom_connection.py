@@ -1,4 +1,6 @@
+import hashlib
 import ipaddress
+import json
 import logging
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -366,6 +368,12 @@ class CrmcomConnection(models.Model):
 
     # ------------------------------------------------------------------ using
 
+    def _token_scope(self):
+        """A digest of what a token is issued for (TOKEN_SCOPE_FIELDS)."""
+        self.ensure_one()
+        values = json.dumps([self[name] or None for name in TOKEN_SCOPE_FIELDS])
+        return hashlib.sha256(values.encode()).hexdigest()
+
     def _unit_identifier(self):
         self.ensure_one()
         return {self.unit_key: self.unit}
@@ -399,7 +407,9 @@ class CrmcomConnection(models.Model):
         )
         log = self.env["crmcom.call.log"]
         defaults = {
-            "token_store": CompanyTokenStore(self.env, company, connection.base_url),
+            "token_store": CompanyTokenStore(
+                self.env, company, connection.base_url, connection._token_scope()
+            ),
             "on_call": lambda record: log._log_call(record, company, related),
         }
         return CrmComClient(

@@ -30,25 +30,32 @@ class CrmcomToken(models.Model):
     issued_at = fields.Datetime(required=True)
     # The server that issued it, the only one it is ever sent to.
     base_url = fields.Char()
+    # What it was issued for (a hash of the server, login and store): a token of other
+    # settings is never loaded, even one a request in flight saved after they changed.
+    scope = fields.Char()
 
     _company_uniq = models.Constraint("UNIQUE(company_id)", "One CRM.COM token per company.")
 
 
 class CompanyTokenStore:
-    """:class:`crmcom.TokenStore` on the ``crmcom_token`` table, for one company and the
-    server ``base_url``: a token issued by another server is never loaded."""
+    """:class:`crmcom.TokenStore` on the ``crmcom_token`` table, for one company, the server
+    ``base_url`` and the settings ``scope`` it was issued for: a token of another server or of
+    other credentials is never loaded."""
 
-    def __init__(self, env, company, base_url):
+    def __init__(self, env, company, base_url, scope):
         self.cr = env.cr
         self.company_id = company.id
         self.base_url = base_url
+        self.scope = scope
 
     def load(self):
         self.cr.execute(
             SQL(
-                "SELECT token, issued_at FROM crmcom_token WHERE company_id = %s AND base_url = %s",
+                """SELECT token, issued_at FROM crmcom_token
+                    WHERE company_id = %s AND base_url = %s AND scope = %s""",
                 self.company_id,
                 self.base_url,
+                self.scope,
             )
         )
         row = self.cr.fetchone()
@@ -61,13 +68,16 @@ class CompanyTokenStore:
         self._write(
             SQL(
                 """INSERT INTO crmcom_token
-                      (company_id, token, issued_at, base_url, create_date, write_date)
-               VALUES (%(company)s, %(token)s, %(issued_at)s, %(url)s, %(now)s, %(now)s)
+                      (company_id, token, issued_at, base_url, scope, create_date, write_date)
+               VALUES (%(company)s, %(token)s, %(issued_at)s, %(url)s, %(scope)s, %(now)s,
+                       %(now)s)
                ON CONFLICT (company_id) DO UPDATE
                   SET token = EXCLUDED.token, issued_at = EXCLUDED.issued_at,
-                      base_url = EXCLUDED.base_url, write_date = EXCLUDED.write_date""",
+                      base_url = EXCLUDED.base_url, scope = EXCLUDED.scope,
+                      write_date = EXCLUDED.write_date""",
                 company=self.company_id,
                 url=self.base_url,
+                scope=self.scope,
                 token=token.value,
                 issued_at=issued_at,
                 now=datetime.now(timezone.utc).replace(tzinfo=None),

@@ -8,6 +8,7 @@ import itertools
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..crmcom import AuthenticationError
 from ..models.crmcom_token import CompanyTokenStore
 from ..simulator.server import SimulatorServer
 from .common import API_KEY, SimulatorMixin, connect_company, unconnected_company
@@ -138,13 +139,26 @@ class TestConnectionSettings(SimulatorMixin, TransactionCase):
         self.assertEqual(connection.api_key, API_KEY)
 
     def test_a_token_is_only_ever_sent_to_the_server_that_issued_it(self):
-        connect_company(self.company, self.simulator)
+        connection = connect_company(self.company, self.simulator)
         with self.company._crmcom_client() as client:
             token = client.login()
-        store = CompanyTokenStore(self.env, self.company, "https://elsewhere.example.com")
+        scope = connection._token_scope()
+        store = CompanyTokenStore(self.env, self.company, "https://elsewhere.example.com", scope)
         self.assertIsNone(store.load())
-        store = CompanyTokenStore(self.env, self.company, self.simulator.url)
+        store = CompanyTokenStore(self.env, self.company, self.simulator.url, scope)
         self.assertEqual(store.load().value, token)
+
+    def test_a_token_saved_for_old_credentials_is_never_used(self):
+        # A till's request that logged in with the old key saves its token after the save
+        # that changed the key forgot the old ones.
+        connection = connect_company(self.company, self.simulator)
+        with self.company._crmcom_client() as old_client:
+            connection.write({"api_key": "ANOTHER-KEY"})
+            old_client.login()
+        self.assertEqual(len(self.env["crmcom.token"].search([])), 1, "saved by the old one")
+        with self.company._crmcom_client() as client, self.assertRaises(AuthenticationError):
+            client.show_participant({"number": "P0001"})  # logs in with the new (wrong) key
+        self.assertNotIn("rewards_participants/show", self.simulator_state()["received"])
 
     def test_changed_credentials_release_the_old_token_after_commit(self):
         connection = connect_company(self.company, self.simulator)
