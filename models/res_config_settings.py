@@ -4,6 +4,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.addons.base.models.res_partner import _tz_get
 
 from ..crmcom import CrmComError
+from .crmcom_connection import SECRET_FIELDS
 from .crmcom_parameters import (
     ABANDONED_AFTER_HOURS,
     CALL_LOG_RETENTION_DAYS,
@@ -177,27 +178,17 @@ class ResConfigSettings(models.TransientModel):
         connections = self.env["crmcom.connection"]
         # Read with the user's rules: another company's connection is not found, and
         # creating one for it is refused.
-        connection = connections.search([("company_id", "=", company.id)])
-        if not connection:
-            defaults = connections.default_get(list(wanted))
-            if any(
-                (defaults.get(field) or False) != (value or False)
-                for field, value in wanted.items()
-            ):
-                connections.create({"company_id": company.id, **wanted})
-            return vals
+        saved = connections.search([("company_id", "=", company.id)]) or connections.new(
+            connections.default_get(list(wanted))
+        )
         changed = {
             field: value
             for field, value in wanted.items()
-            if (connection[field] or False) != (value or False)
+            # A secret given is written with the rest: it belongs to the URL saved with it.
+            if field in SECRET_FIELDS or (saved[field] or False) != (value or False)
         }
-        if "base_url" in changed:
-            # Given again with the new URL: kept, not erased by the move.
-            changed.update(
-                {field: wanted[field] for field in SECRET_SETTINGS.values() if wanted.get(field)}
-            )
         if changed:
-            connection.write(changed)
+            company._crmcom_set_connection(changed)
         return vals
 
     @api.model
