@@ -1,16 +1,22 @@
-from odoo import models
+from odoo import fields, models
 from odoo.exceptions import ValidationError
 
 
 class ResCompany(models.Model):
     _inherit = "res.company"
 
+    # Read through this field (as sudo: the till's users may not read connections), the
+    # connection is fetched once per transaction, however often a till request needs it.
+    crmcom_connection_ids = fields.One2many(
+        "crmcom.connection", "company_id", groups="base.group_system"
+    )
+
     # ------------------------------------------------------------------ CRM.COM connection
 
     def _crmcom_connection(self):
         """This company's CRM.COM connection (sudo), or an empty recordset."""
         self.ensure_one()
-        return self.env["crmcom.connection"].sudo().search([("company_id", "=", self.id)])
+        return self.sudo().crmcom_connection_ids[:1]
 
     def _crmcom_set_connection(self, values):
         """Write ``values`` on this company's connection, made if there is none (with the
