@@ -14,6 +14,7 @@ from ..crmcom import (
     TransportError,
 )
 from .crmcom_identifiers import normalise
+from .crmcom_messages import plain_error
 from .crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
 from .crmcom_purchase import TillRefusal
 
@@ -490,9 +491,7 @@ class PosConfig(models.Model):
                 self.env._("CRM.COM does not allow spending that amount on this order."),
             ),
         }
-        code, message = codes.get(
-            exc.code, ("invalid", self.env._("CRM.COM refused: %(reason)s", reason=exc.message))
-        )
+        code, message = codes.get(exc.code, ("invalid", plain_error(self.env, exc)))
         return self._crmcom_refusal(code, message)
 
 
