@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from odoo.tests import BaseCase, tagged
+from odoo.tests import BaseCase, new_test_user, tagged
 
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
@@ -52,6 +52,15 @@ class SimulatorMixin:
     def simulator_state(self):
         """What CRM.COM holds now, as its control endpoint reports it."""
         return requests.get(self.simulator.url + "/_simulator/state", timeout=5).json()
+
+
+def other_company_admin(env, login, groups="base.group_system", **values):
+    """A user of a new company only (by default its administrator): the one the CRM.COM
+    connection of every other company must stay out of reach of."""
+    other = env["res.company"].create({"name": f"Company of {login}"})
+    return new_test_user(
+        env, login, groups=groups, company_id=other.id, company_ids=[(6, 0, other.ids)], **values
+    )
 
 
 def unconnected_company(env):

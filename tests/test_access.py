@@ -4,6 +4,8 @@ company only."""
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from .common import other_company_admin
+
 
 @tagged("post_install", "-at_install")
 class TestCrmComAccess(TransactionCase):
@@ -79,24 +81,15 @@ class TestCrmComAccess(TransactionCase):
         self.assertNotIn("TOKEN-VALUE", dump)
         self.assertIn("crmcom_enabled", values)
 
-    def other_company_admin(self, groups):
-        """An administrator of another company only."""
-        other = self.env["res.company"].create({"name": "Other shop"})
-        return new_test_user(
-            self.env,
-            "crm_other_admin",
-            groups=groups,
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
-
     def test_other_company_log_is_invisible(self):
-        other_admin = self.other_company_admin("base.group_system")
+        other_admin = other_company_admin(self.env, "crm_other_admin")
         logs = self.env["crmcom.call.log"].with_user(other_admin).search([])
         self.assertNotIn(self.log, logs)
 
     def test_other_company_sees_no_credentials_and_no_crmcom_data(self):
-        other_admin = self.other_company_admin("base.group_system,point_of_sale.group_pos_manager")
+        other_admin = other_company_admin(
+            self.env, "crm_other_admin", "base.group_system,point_of_sale.group_pos_manager"
+        )
         # Companies are readable across companies; their connections are not.
         connections = self.env["crmcom.connection"].with_user(other_admin)
         self.assertFalse(connections.search([]))

@@ -11,7 +11,13 @@ from odoo.tests import TransactionCase, new_test_user, tagged
 from ..crmcom import AuthenticationError
 from ..models.crmcom_token import CompanyTokenStore
 from ..simulator.server import SimulatorServer
-from .common import API_KEY, SimulatorMixin, connect_company, unconnected_company
+from .common import (
+    API_KEY,
+    SimulatorMixin,
+    connect_company,
+    other_company_admin,
+    unconnected_company,
+)
 
 # The settings of a complete Web API key connection, as the form sends them.
 BY_KEY = {
@@ -238,14 +244,8 @@ class TestConnectionSettings(SimulatorMixin, TransactionCase):
             client.login()  # a live token, which a redirected connection would send away
         elsewhere = SimulatorServer(host="127.0.0.1", port=0, seed=True).start()
         self.addCleanup(elsewhere.stop)
-        other, third = self.env["res.company"].create([{"name": "Other shop"}, {"name": "Third"}])
-        intruder = new_test_user(
-            self.env,
-            "crm_intruder",
-            groups="base.group_system",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
+        third = self.env["res.company"].create({"name": "Third"})
+        intruder = other_company_admin(self.env, "crm_intruder")
         connection = self.connection()
         attempts = {
             "write the connection": lambda: connection.with_user(intruder).write(
@@ -307,14 +307,7 @@ class TestConnectionSettings(SimulatorMixin, TransactionCase):
 
     def test_settings_of_another_company_do_nothing_with_its_connection(self):
         connect_company(self.company, self.simulator)
-        other = self.env["res.company"].create({"name": "Their shop"})
-        intruder = new_test_user(
-            self.env,
-            "crm_settings_intruder",
-            groups="base.group_system",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
+        intruder = other_company_admin(self.env, "crm_settings_intruder")
         settings = (
             self.env["res.config.settings"]
             .with_user(intruder)

@@ -6,7 +6,7 @@ from odoo.tests import JsonRpcException, new_test_user, tagged
 
 from ..models.crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
 from ..simulator.server import SimulatorServer
-from .common import API_KEY, JOHN_CARD, CrmComHttpCase
+from .common import API_KEY, JOHN_CARD, CrmComHttpCase, other_company_admin
 
 
 @tagged("post_install", "-at_install")
@@ -18,15 +18,7 @@ class TestHostileAdmin(CrmComHttpCase):
         cls.connection = cls.company._crmcom_connection()
         cls.elsewhere = SimulatorServer(host="127.0.0.1", port=0, seed=True).start()
         cls.addClassCleanup(cls.elsewhere.stop)
-        other = cls.env["res.company"].create({"name": "Other shop"})
-        cls.intruder = new_test_user(
-            cls.env,
-            "crm_rpc_intruder",
-            password="crm_rpc_intruder",
-            groups="base.group_system",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
-        )
+        cls.intruder = other_company_admin(cls.env, "crm_rpc_intruder", password="crm_rpc_intruder")
 
     def setUp(self):
         super().setUp()
