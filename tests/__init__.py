@@ -20,3 +20,4 @@ from . import test_till_guards
 from . import test_neutralize
 from . import test_hostile_admin
 from . import test_js_unit
+from . import test_migration

@@ -70,6 +70,19 @@ def migrate(cr, version):
         ) = row
         key, password = secrets.get(company_id, (None, None))
         if not (enabled or url or key or password):
+            # Nothing to move: the company stays disconnected. No crmcom.connection existed
+            # before this version, so one now is the demo's, loaded just before; it goes,
+            # with its xmlid, or the company would be connected to the demo's server.
+            cr.execute(
+                "DELETE FROM crmcom_connection WHERE company_id = %s RETURNING id", [company_id]
+            )
+            demo = [connection_id for (connection_id,) in cr.fetchall()]
+            if demo:
+                cr.execute(
+                    """DELETE FROM ir_model_data
+                        WHERE model = 'crmcom.connection' AND res_id = ANY(%s)""",
+                    [demo],
+                )
             continue
         cr.execute(
             """INSERT INTO crmcom_connection
@@ -78,7 +91,8 @@ def migrate(cr, version):
                      sync_definition, create_uid, create_date, write_uid, write_date)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'UTC', %s,
                        1, now() at time zone 'UTC', 1, now() at time zone 'UTC')
-               -- what the company had wins over the demo data loaded just before
+               -- what the company had wins over the demo data loaded just before: the
+               -- demo's row (and its xmlid) becomes the company's moved connection
                ON CONFLICT (company_id) DO UPDATE SET
                     enabled = EXCLUDED.enabled, base_url = EXCLUDED.base_url,
                     auth_mode = EXCLUDED.auth_mode, api_key = EXCLUDED.api_key,
@@ -104,18 +118,6 @@ def migrate(cr, version):
         )
         moved += cr.rowcount
     _logger.info("CRM.COM connections of %s companies moved to crmcom.connection", moved)
-    # The demo's connection of the main company is the one moved (when the demo data is
-    # installed, it was loaded just before and is overwritten above).
-    cr.execute(
-        """INSERT INTO ir_model_data (module, name, model, res_id, noupdate)
-           SELECT 'pos_crmcom_rewards', 'crmcom_connection_main_company',
-                  'crmcom.connection', connection.id, true
-             FROM crmcom_connection connection
-             JOIN ir_model_data company
-               ON company.module = 'base' AND company.name = 'main_company'
-              AND company.model = 'res.company' AND company.res_id = connection.company_id
-           ON CONFLICT DO NOTHING"""
-    )
     sync = {old: new for old, new in SYNC_COLUMNS.items() if old in existing}
     if sync:
         cr.execute(
