@@ -1,5 +1,6 @@
 from . import crmcom_call_log
 from . import crmcom_token
+from . import crmcom_identify_quota
 from . import crmcom_connection
 from . import crmcom_purchase
 from . import crmcom_server_fields

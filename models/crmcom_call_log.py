@@ -79,6 +79,7 @@ class CrmcomCallLog(models.Model):
 
     @api.model
     def _cron_prune(self):
+        self.env["crmcom.identify.quota"]._prune()
         # Each batch is committed on its own: a huge backlog is worked off across runs.
         while True:
             pruned = self._prune()

@@ -1,6 +1,5 @@
 import math
 from contextlib import contextmanager
-from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -148,12 +147,16 @@ class PosConfig(models.Model):
                     "Scan or type the customer's card number, phone, e-mail or participant number."
                 ),
             )
-        if self._crmcom_recent_identify_failures() >= IDENTIFY_FAILURES_PER_MINUTE.value(self.env):
+        quota = self.env["crmcom.identify.quota"]
+        keys = self._crmcom_identify_quota_keys()
+        minute = quota._take(self.company_id, keys, IDENTIFY_FAILURES_PER_MINUTE.value(self.env))
+        if minute is None:
             return self._crmcom_refusal(
                 "throttled",
                 self.env._(
-                    "Too many customers were not found at this till in the last minute: wait "
-                    "a minute, then try again, or go on without CRM.COM Rewards."
+                    "Too many customers were not found at this till or by this cashier in the "
+                    "last minute: wait a minute, then try again, or go on without CRM.COM "
+                    "Rewards."
                 ),
             )
         query = normalise(method, query, self._crmcom_country_code())
@@ -166,7 +169,11 @@ class PosConfig(models.Model):
             with self._crmcom_till_client() as client:
                 participant = client.show_participant(identifier, fields=PARTICIPANT_FIELDS)
         except CrmComError as exc:
+            # Only CRM.COM's "nobody has this" tells anything about which cards exist.
+            if not isinstance(exc, NotFoundError):
+                quota._give_back(keys, minute)
             return self._crmcom_error(exc, query)
+        quota._give_back(keys, minute)
         if participant.get("life_cycle_state") == "TERMINATED":
             return self._crmcom_refusal(
                 "terminated",
@@ -329,21 +336,10 @@ class PosConfig(models.Model):
         shop's (the till's company address), as people write them there."""
         return self.company_id.country_id.code or None
 
-    def _crmcom_recent_identify_failures(self):
-        """Identifications of this till that found no customer in the last minute."""
-        return (
-            self.env["crmcom.call.log"]
-            .sudo()
-            .search_count(
-                [
-                    ("res_model", "=", self._name),
-                    ("res_id", "=", self.id),
-                    ("method", "=", "rewards_participants/show"),
-                    ("outcome", "=", "not_found_error"),
-                    ("called_at", ">=", fields.Datetime.now() - timedelta(minutes=1)),
-                ]
-            )
-        )
+    def _crmcom_identify_quota_keys(self):
+        """What failed identifications are counted against: this till, and the user (who
+        could otherwise go from one open till of the company to the next)."""
+        return [f"{self._name},{self.id}", f"res.users,{self.env.uid}"]
 
     def _crmcom_check_till(self):
         """Only a user with an open session of this (CRM.COM-enabled) till may call."""

@@ -80,8 +80,15 @@ class ResPartner(models.Model):
 
     @api.model
     def _crmcom_find_or_create(self, participant, company):
-        """The contact of a CRM.COM participant (``rewards_participants/show`` data) that
-        ``company``'s tills may use: one of that company or shared, made if there is none."""
+        """The contact of a CRM.COM participant (``rewards_participants/show`` data) for
+        ``company``'s tills: the company's own, made if there is none.
+
+        A participant number names a customer within one CRM.COM organisation, and each
+        company may be connected to its own: the same number at another company may be
+        someone else, with another wallet. So each company's customers are its own
+        contacts, never shown to, nor updated by, another company. Shared contacts that
+        earlier versions linked are still used (the migration to 19.0.1.5.0 gave those of
+        one company to it)."""
         number = participant["number"]
         usable = self.search(
             [
@@ -90,18 +97,14 @@ class ResPartner(models.Model):
             ],
             order="id",
         )
-        # The company's own contact before a shared one.
         partner = usable.filtered("company_id")[:1] or usable[:1]
         owner = (participant.get("accounts_receivable") or {}).get("account_owner") or {}
         name = owner.get("name") or participant.get("accounts_receivable", {}).get("name") or number
         balance = float((participant.get("wallet") or {}).get("balance") or 0)
         if not partner:
-            # Shared, unless another company's contact has this number: then this
-            # company's own, so that neither company sees the other's customer.
-            taken = self.search_count([("crmcom_participant_number", "=", number)], limit=1)
             partner = self.create(
                 {
-                    "company_id": company.id if taken else False,
+                    "company_id": company.id,
                     "name": name,
                     "is_company": owner.get("type") == "COMPANY",
                     "crmcom_participant_number": number,

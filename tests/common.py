@@ -1,5 +1,6 @@
 """Shared test helpers: a CRM.COM simulator per test class, and a company pointed at it."""
 
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import requests
@@ -53,6 +54,26 @@ class SimulatorMixin:
         """What CRM.COM holds now, as its control endpoint reports it."""
         return requests.get(self.simulator.url + "/_simulator/state", timeout=5).json()
 
+    def other_cursors(self):
+        """What the test's environment holds is written before code working on cursors of
+        its own reads it, and read again afterwards."""
+        return _flushed_and_invalidated(self.env)
+
+    def run_submit_cron(self):
+        with self.other_cursors():
+            self.env.ref(
+                "pos_crmcom_rewards.ir_cron_crmcom_submit_purchases"
+            ).method_direct_trigger()
+
+
+@contextmanager
+def _flushed_and_invalidated(env):
+    env.flush_all()
+    try:
+        yield
+    finally:
+        env.invalidate_all()
+
 
 def other_company_admin(env, login, groups="base.group_system", **values):
     """A user of a new company only (by default its administrator): the one the CRM.COM
@@ -104,6 +125,9 @@ class CashierCase(SimulatorMixin, TestPoSCommon):
 
     def setUp(self):
         super().setUp()
+        # Cursors the code opens for itself (the counters of failed identifications, the
+        # scheduled actions run by hand) work inside the test's transaction, as in HttpCase.
+        self.registry_enter_test_mode()
         self.reset_simulator()
         self.open_new_session()
 
@@ -167,13 +191,6 @@ class CashierCase(SimulatorMixin, TestPoSCommon):
         self.make_payment(refund, cash, refund.amount_total)
         self.assertEqual(refund.state, "paid")
         return refund
-
-    def run_submit_cron(self):
-        with self.enter_registry_test_mode():
-            self.env.ref(
-                "pos_crmcom_rewards.ir_cron_crmcom_submit_purchases"
-            ).method_direct_trigger()
-        self.env.invalidate_all()
 
     def crm_purchases(self, state="POSTED"):
         return [p for p in self.simulator_state()["purchases"] if p["life_cycle_state"] == state]

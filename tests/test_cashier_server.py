@@ -25,6 +25,35 @@ class TestCashierServer(CashierCase):
         self.assertEqual(partner.crmcom_participant_number, "P0001")
         self.assertEqual(partner.crmcom_balance, 25.0)
 
+    def test_each_company_has_its_own_contact_of_a_participant(self):
+        john = self.john()
+        self.assertEqual(john.company_id, self.company, "the company's own customer")
+        # Another company, on another CRM.COM organisation: its P0001 is someone else.
+        other = self.env["res.company"].create({"name": "Other organisation's shop"})
+        partners = self.env["res.partner"].sudo()
+        theirs = partners._crmcom_find_or_create(
+            {
+                "number": john.crmcom_participant_number,
+                "wallet": {"balance": 99.0},
+                "accounts_receivable": {"account_owner": {"name": "Someone Else"}},
+            },
+            other,
+        )
+        self.assertNotEqual(theirs, john)
+        self.assertEqual((theirs.company_id, theirs.name), (other, "Someone Else"))
+        self.assertEqual((theirs.crmcom_balance, john.crmcom_balance), (99.0, 25.0))
+        self.assertEqual(self.identify()["partner_id"], john.id)
+
+    def test_a_shared_contact_of_an_earlier_version_is_still_used(self):
+        shared = (
+            self.env["res.partner"]
+            .sudo()
+            .create({"name": "John Doe", "crmcom_participant_number": "P0001"})
+        )
+        self.assertFalse(shared.company_id)
+        self.assertEqual(self.identify()["partner_id"], shared.id)
+        self.assertEqual(shared.crmcom_balance, 25.0)
+
     def test_identify_refusals(self):
         self.assertEqual(self.identify("0000", "card")["error"], "not_found")
         terminated = self.identify("4000000000000003", "card")

@@ -1,4 +1,4 @@
-"""Migration 19.0.1.4.0 run on the old schema: each company's connection moves from
+"""Migrations run on the old schema. 19.0.1.4.0: each company's connection moves from
 res.company and crmcom_secret to crmcom.connection, and the old columns and table go.
 
 The old schema is made again inside the test transaction (DDL is transactional in
@@ -10,8 +10,9 @@ from pathlib import Path
 from odoo.tests import TransactionCase, tagged
 
 from ..models.crmcom_connection import MAX_TIMEOUT
+from .common import CashierCase
 
-MIGRATION = Path(__file__).resolve().parent.parent / "migrations" / "19.0.1.4.0" / "post-migrate.py"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 DEMO_XMLID = ("pos_crmcom_rewards", "crmcom_connection_main_company")
 # The old res.company columns and their types.
 OLD_TYPES = {
@@ -36,8 +37,11 @@ OLD_TYPES = {
 }
 
 
-def _load_migration():
-    spec = importlib.util.spec_from_file_location("pos_crmcom_rewards_migration_1_4_0", MIGRATION)
+def _load_migration(version="19.0.1.4.0"):
+    spec = importlib.util.spec_from_file_location(
+        f"pos_crmcom_rewards_migration_{version.replace('.', '_')}",
+        MIGRATIONS / version / "post-migrate.py",
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -248,3 +252,57 @@ class TestMigration(TransactionCase):
         self.assertFalse(self.connections(self.main_company))
         self.assertEqual(self.old_columns(), set(OLD_TYPES), "the columns stay")
         self.assertTrue(self.secret_table_exists())
+
+
+@tagged("post_install", "-at_install")
+class TestMigrationOfSharedParticipants(CashierCase):
+    """Migration 19.0.1.5.0: shared contacts of participants go to their company."""
+
+    def migrate(self):
+        self.env.flush_all()
+        _load_migration("19.0.1.5.0").migrate(self.env.cr, "19.0.1.4.0")
+        self.env.invalidate_all()
+
+    def shared(self, partner):
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE res_partner SET company_id = NULL WHERE id = %s", [partner.id])
+        self.env.invalidate_all()
+        return partner
+
+    def test_shared_contacts_go_to_the_company_of_their_sales(self):
+        john = self.john()
+        self.paid_order(self.shared(john), "uuid-migrate-1")
+        never_sold = self.shared(
+            self.env["res.partner"]._crmcom_find_or_create({"number": "P0002"}, self.company)
+        )
+        self.migrate()
+        self.assertEqual(john.company_id, self.company)
+        # Two companies are connected (the demo's and this one): nobody can tell whose.
+        self.assertGreater(self.env["crmcom.connection"].search_count([]), 1)
+        self.assertFalse(never_sold.company_id)
+
+    def test_a_contact_never_sold_to_goes_to_the_only_connected_company(self):
+        self.env["crmcom.connection"].search([("company_id", "!=", self.company.id)]).unlink()
+        never_sold = self.shared(
+            self.env["res.partner"]._crmcom_find_or_create({"number": "P0002"}, self.company)
+        )
+        self.migrate()
+        self.assertEqual(never_sold.company_id, self.company)
+
+    def test_a_contact_of_several_companies_sales_stays_shared(self):
+        john = self.john()
+        order = self.paid_order(self.shared(john), "uuid-migrate-2")
+        self.paid_order(john, "uuid-migrate-3")
+        other = self.env["res.company"].create({"name": "Sister shop"})
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE pos_order SET company_id = %s WHERE id = %s", [other.id, order.id]
+        )
+        self.migrate()
+        self.assertFalse(john.company_id)
+
+    def test_a_fresh_install_changes_nothing(self):
+        john = self.shared(self.john())
+        _load_migration("19.0.1.5.0").migrate(self.env.cr, None)
+        self.env.invalidate_all()
+        self.assertFalse(john.company_id)

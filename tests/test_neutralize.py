@@ -31,7 +31,7 @@ class TestNeutralize(CashierCase):
             self.company._crmcom_client()
         # Even when run by hand, the outbox and the product sync send nothing.
         self.run_submit_cron()
-        with self.enter_registry_test_mode():
+        with self.other_cursors():
             self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_product_sync").method_direct_trigger()
         self.assertEqual(purchase.state, "failed", "parked: a copy replays no sale")
         self.assertIn("Neutralised", purchase.last_error)

@@ -612,7 +612,8 @@ class TestTillProperties(CashierCase):
         method=st.sampled_from(["card", "phone", "email", "number"]),
     )
     def test_identify_with_an_unknown_code_is_not_found(self, query, method):
-        self.env["crmcom.call.log"].search([]).unlink()  # no example is throttled by another
+        # No example is throttled by the ones before.
+        self.env["crmcom.identify.quota"].search([]).unlink()
         result = self.config._crmcom_identify(query, method)
         self.assertEqual((result.get("ok"), result.get("error")), (False, "not_found"), result)
 

@@ -2,10 +2,14 @@
 a limit on identifications that find nobody, plain words for the people at the till, the
 organisation's time zone on every date sent."""
 
-from datetime import timedelta
+import threading
+import uuid
+from contextlib import closing
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.sql_db import db_connect
+from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..crmcom import CrmComClient
 from ..models.crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
@@ -42,6 +46,11 @@ class TestTillGuards(LocalTimeoutsMixin, CashierCase):
 
     # ------------------------------------------------------------------ failed identifications
 
+    def a_minute_later(self):
+        quota = self.env["crmcom.identify.quota"].sudo()
+        with self.other_cursors():
+            quota.search([]).write({"minute": quota._current_minute() - 1})
+
     def test_identifications_that_find_nobody_are_limited_per_till(self):
         self.env["ir.config_parameter"].set_param(IDENTIFY_FAILURES_PER_MINUTE.key, "3")
         for attempt in range(3):
@@ -53,10 +62,7 @@ class TestTillGuards(LocalTimeoutsMixin, CashierCase):
             self.assertEqual((result["ok"], result["error"]), (False, "throttled"), query)
             self.assertIn("wait a minute", result["message"])
         self.assertEqual(self.received(SHOW), shown, "a throttled till asks CRM.COM nothing")
-        # A minute later the till may look customers up again.
-        self.call_log(self.config).sudo().write(
-            {"called_at": self.env.cr.now() - timedelta(minutes=2)}
-        )
+        self.a_minute_later()
         self.assertTrue(self.identify()["ok"])
 
     def test_found_customers_do_not_count_against_the_till(self):
@@ -65,6 +71,39 @@ class TestTillGuards(LocalTimeoutsMixin, CashierCase):
             self.assertTrue(self.identify()["ok"])
         self.assertEqual(self.identify("4000123400000099")["error"], "not_found")
         self.assertEqual(self.identify()["error"], "throttled")
+
+    def test_an_outage_does_not_count_against_the_till(self):
+        self.env["ir.config_parameter"].set_param(IDENTIFY_FAILURES_PER_MINUTE.key, "1")
+        self.simulator.faults.add("http_500", SHOW, times=None, http_status=503)
+        for _attempt in range(2):
+            self.assertEqual(self.identify()["error"], "unreachable")
+        self.simulator.faults.clear()
+        self.assertTrue(self.identify()["ok"])
+
+    def test_a_cashier_going_to_another_till_is_still_limited(self):
+        self.env["ir.config_parameter"].set_param(IDENTIFY_FAILURES_PER_MINUTE.key, "2")
+        cashier = new_test_user(
+            self.env,
+            "crm_quota_cashier",
+            groups="base.group_user,point_of_sale.group_pos_user",
+            company_id=self.company.id,
+        )
+        other_till = self.config.copy({"name": "Second till"})
+        other_till.crmcom_enabled = True
+        other_till.open_ui()
+        other_till.current_session_id.set_opening_control(0, None)
+        for attempt in range(2):
+            result = self.config.with_user(cashier)._crmcom_identify(
+                f"40001234000000{attempt:02d}", "card"
+            )
+            self.assertEqual(result["error"], "not_found")
+        # Another user at the first till, and this cashier at the second, are both held.
+        self.assertEqual(self.identify("4000123400000098")["error"], "throttled")
+        result = other_till.with_user(cashier)._crmcom_identify("4000123400000099", "card")
+        self.assertEqual(result["error"], "throttled")
+        # Whoever is at the second till otherwise may go on.
+        result = other_till._crmcom_identify("4000123400000099", "card")
+        self.assertEqual(result["error"], "not_found")
 
     # ------------------------------------------------------------------ plain words
 
@@ -178,3 +217,45 @@ class TestTillGuards(LocalTimeoutsMixin, CashierCase):
         data["payment_ids"][0][2]["amount"] = total
         with self.assertRaisesRegex(UserError, "adds to the bill"):
             self.env["pos.order"].sync_from_ui([data])
+
+
+@tagged("post_install", "-at_install")
+class TestIdentifyQuotaUnderConcurrency(TransactionCase):
+    """The counters are taken by requests running at the same time, each in its own
+    transaction: here real PostgreSQL connections, outside the test's transaction."""
+
+    def test_requests_arriving_together_get_no_more_than_the_limit(self):
+        quota = self.env["crmcom.identify.quota"]
+        company = self.env.ref("base.main_company")  # committed: real connections see it
+        keys = [f"test-till,{uuid.uuid4()}", f"test-user,{uuid.uuid4()}"]
+        limit, requests = 3, 10
+        dbname = self.env.cr.dbname
+        barrier = threading.Barrier(requests)
+        taken = []
+
+        def request():
+            barrier.wait(timeout=30)
+            taken.append(quota._take(company, keys, limit))
+
+        def real_cursor(readonly=False):
+            return db_connect(dbname).cursor()
+
+        try:
+            with patch.object(self.registry, "cursor", real_cursor):
+                threads = [threading.Thread(target=request) for _ in range(requests)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=60)
+                self.assertEqual(len(taken), requests)
+                granted = [minute for minute in taken if minute is not None]
+                self.assertEqual(len(granted), limit)
+                # Given back: that many more may come, and no more.
+                quota._give_back(keys, granted[0])
+                self.assertIsNotNone(quota._take(company, keys, limit))
+                self.assertIsNone(quota._take(company, keys, limit))
+        finally:
+            with closing(db_connect(dbname).cursor()) as cr:
+                cr.execute("DELETE FROM crmcom_identify_quota WHERE key = ANY(%s)", [keys])
+                # A connection of its own, outside the test's transaction.
+                cr.commit()  # pylint: disable=invalid-commit
