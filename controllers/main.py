@@ -27,6 +27,10 @@ class CrmComTill(http.Controller):
     def cancel_spend(self, config_id=None, order_uuid=None, **unexpected):
         return self._till_operation(config_id, unexpected, "_crmcom_cancel_spend", order_uuid)
 
+    @http.route("/pos_crmcom_rewards/award", type="jsonrpc", auth="user")
+    def award(self, config_id=None, order_uuid=None, **unexpected):
+        return self._till_operation(config_id, unexpected, "_crmcom_award", order_uuid)
+
     @http.route("/pos_crmcom_rewards/refund_share", type="jsonrpc", auth="user")
     def refund_share(self, config_id=None, order_id=None, lines=None, **unexpected):
         return self._till_operation(config_id, unexpected, "_crmcom_refund_share", order_id, lines)

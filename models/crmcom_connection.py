@@ -411,12 +411,12 @@ class CrmcomConnection(models.Model):
                 self.env, company, connection.base_url, connection._token_scope()
             ),
             "on_call": lambda record: log._log_call(record, company, related),
+            "timeout": connection.timeout,
         }
         return CrmComClient(
             connection.base_url,
             # The login's optional unit takes a unit ID only (crmcom-api.md §2.1).
             unit=connection.unit if connection.unit_key == "id" else None,
-            timeout=connection.timeout,
             time_zone=connection.time_zone,
             **credentials,
             **{**defaults, **options},

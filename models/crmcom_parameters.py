@@ -33,3 +33,6 @@ ABANDONED_AFTER_HOURS = IntParameter("pos_crmcom_rewards.abandoned_after_hours",
 IDENTIFY_FAILURES_PER_MINUTE = IntParameter(
     "pos_crmcom_rewards.identify_failures_per_minute", 5, 1, 100
 )
+# How long the till waits after payment for CRM.COM to confirm the award the receipt prints
+# (0: never waits); the outbox sends it later when CRM.COM is slower.
+RECEIPT_WAIT_SECONDS = IntParameter("pos_crmcom_rewards.receipt_wait_seconds", 2, 0, 10)

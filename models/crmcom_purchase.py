@@ -145,6 +145,8 @@ class CrmcomPurchase(models.Model):
     requested_spend = fields.Monetary(readonly=True)
     spent = fields.Monetary(readonly=True, help="What CRM.COM actually spent.")
     balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
+    # Read from CRM.COM once the sale was in: an empty wallet and an unread one both hold 0.
+    balance_known = fields.Boolean(readonly=True)
     replaces_id = fields.Many2one(
         "crmcom.purchase",
         readonly=True,
@@ -478,7 +480,7 @@ class CrmcomPurchase(models.Model):
         except CrmComError as exc:
             _logger.info("CRM.COM balance of %s not refreshed: %s", self.participant_number, exc)
             return
-        self.balance_after = float(wallet.get("balance") or 0)
+        self.write({"balance_after": float(wallet.get("balance") or 0), "balance_known": True})
         if self.partner_id:
             self.partner_id.sudo()._crmcom_set_balance(self.balance_after)
 
@@ -584,6 +586,70 @@ class CrmcomPurchase(models.Model):
             with config._crmcom_till_client() as client:
                 purchase._cancel_now(client)
 
+    # ------------------------------------------------------------------ receipt
+
+    def _receipt_figures(self):
+        self.ensure_one()
+        posted = self.state == POSTED
+        return {
+            "state": self.state,
+            "awarded": self.awarded if posted else None,
+            "spent": self.spent,
+            "balance_after": self.balance_after if posted and self.balance_known else None,
+        }
+
+    def _submit_for_receipt(self, seconds):
+        """Send this paid order's purchase now, as the outbox would, waiting ``seconds`` at
+        most; return what the receipt prints.
+
+        It is the outbox's own step on the outbox's row, in a transaction of its own: the
+        row is taken with SKIP LOCKED (a worker sending it leaves it to the worker) and
+        committed as "sending" before the call, so a request that ends in the middle leaves
+        a row the outbox looks up before sending anything again, as after a crash.
+        """
+        self.ensure_one()
+        if not seconds or self.state != PENDING:
+            return self._receipt_figures()
+        try:
+            with self.env.registry.cursor() as cr:
+                purchase = self.with_env(self.env(cr=cr))
+                if purchase._lock_for_receipt():
+                    try:
+                        with (
+                            purchase.company_id._crmcom_client(
+                                related=purchase, timeout=seconds
+                            ) as client,
+                            client.deadline(seconds),
+                        ):
+                            purchase._process_with(client, cr.commit)
+                    except CrmComError as exc:
+                        _logger.info(
+                            "CRM.COM purchase %s left to the outbox: %s", self.reference, exc
+                        )
+                return purchase._receipt_figures()
+        except psycopg2.errors.SerializationFailure:
+            return self._receipt_figures()  # a worker took it after this request began
+
+    def _lock_for_receipt(self):
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                """SELECT id FROM crmcom_purchase
+                    WHERE id = %s AND state = %s AND pos_order_id IS NOT NULL
+                      AND replaces_id IS NULL
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                      FOR UPDATE SKIP LOCKED""",
+                self.id,
+                PENDING,
+                fields.Datetime.now(),
+            ),
+            log_exceptions=False,
+        )
+        if not self.env.cr.fetchone():
+            return False
+        self.invalidate_recordset()
+        return True
+
     # ------------------------------------------------------------------ outbox
 
     def _lock_next_due(self):
@@ -661,9 +727,9 @@ class CrmcomPurchase(models.Model):
         when CRM.COM failed; the row then records when to try again."""
         self.ensure_one()
         with self._client() as client:
-            self._process_with(client, cron)
+            self._process_with(client, cron._commit_progress)
 
-    def _process_with(self, client, cron):
+    def _process_with(self, client, commit):
         if self.state == TO_CANCEL:
             try:
                 self._cancel_now(client)
@@ -681,7 +747,7 @@ class CrmcomPurchase(models.Model):
         if self.state == PENDING:
             # Committed before sending: a crash after this point can't cause a resend.
             self._set_sending()
-            cron._commit_progress()
+            commit()
             self._send(client)
         else:
             self._submit(client)

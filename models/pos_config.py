@@ -14,7 +14,7 @@ from ..crmcom import (
 )
 from .crmcom_identifiers import normalise
 from .crmcom_messages import plain_error
-from .crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE
+from .crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE, RECEIPT_WAIT_SECONDS
 from .crmcom_purchase import TillRefusal
 
 IDENTIFICATION_METHODS = ("card", "phone", "email", "number")
@@ -35,6 +35,8 @@ class PosConfig(models.Model):
     crmcom_identify_number = fields.Boolean(string="Identify by participant number", default=True)
     # What the till's identify dialog offers, in order: [{"key", "label", "placeholder"}].
     crmcom_identification_choices = fields.Json(compute="_compute_crmcom_identification_choices")
+    # How long the till waits after payment for the award its receipt prints (a setting).
+    crmcom_receipt_wait_seconds = fields.Integer(compute="_compute_crmcom_receipt_wait_seconds")
     crmcom_discount_product_id = fields.Many2one(
         "product.product",
         string="Wallet spend product",
@@ -112,6 +114,9 @@ class PosConfig(models.Model):
                 {"key": method, "label": texts[method][0], "placeholder": texts[method][1]}
                 for method in config._crmcom_identification_methods()
             ]
+
+    def _compute_crmcom_receipt_wait_seconds(self):
+        self.crmcom_receipt_wait_seconds = RECEIPT_WAIT_SECONDS.value(self.env)
 
     def _crmcom_identification_methods(self):
         self.ensure_one()
@@ -281,7 +286,7 @@ class PosConfig(models.Model):
             "spent": purchase.spent,
             "requested": requested or purchase.requested_spend,
             "awarded": purchase.awarded,
-            "balance_after": purchase.balance_after,
+            "balance_after": purchase.balance_after if purchase.balance_known else None,
             "purchase_number": purchase.crmcom_number,
             "spend_number": purchase.spend_number,
         }
@@ -298,6 +303,31 @@ class PosConfig(models.Model):
         except CrmComError as exc:
             return self._crmcom_error(exc)
         return {"ok": True}
+
+    def _crmcom_award(self, order_uuid):
+        """What the receipt of this till's paid order ``order_uuid`` prints: its award sent
+        to CRM.COM now, when the outbox has not done it yet, waiting for CRM.COM the
+        receipt's wait at most. Beyond that the outbox sends it, as for any sale."""
+        self._crmcom_check_till()
+        uuid = _clean_text(order_uuid)
+        order = (
+            self.env["pos.order"]
+            .sudo()
+            .search(
+                [("uuid", "=", uuid), ("config_id", "=", self.id), ("state", "!=", "draft")],
+                limit=1,
+            )
+            if uuid
+            else None
+        )
+        if not order:
+            return self._crmcom_refusal(
+                "invalid", self.env._("This order cannot be sent to CRM.COM.")
+            )
+        purchase = order.crmcom_purchase_id
+        if not purchase:
+            return {"ok": True, "state": False}
+        return {"ok": True, **purchase._submit_for_receipt(RECEIPT_WAIT_SECONDS.value(self.env))}
 
     def _crmcom_refund_share(self, order_id, lines):
         """What a refund of ``lines`` (``[[line id, quantity], ...]``) of the paid order

@@ -37,6 +37,7 @@ class PosOrder(models.Model):
     crmcom_balance_after = fields.Monetary(
         related="crmcom_purchase_id.balance_after", string="Wallet balance after"
     )
+    crmcom_balance_known = fields.Boolean(related="crmcom_purchase_id.balance_known")
     # Administrators only: pos.order is loaded whole into the till, as the cashier.
     crmcom_call_log_ids = fields.One2many(
         "crmcom.call.log",

@@ -9,6 +9,7 @@ from .crmcom_parameters import (
     ABANDONED_AFTER_HOURS,
     CALL_LOG_RETENTION_DAYS,
     IDENTIFY_FAILURES_PER_MINUTE,
+    RECEIPT_WAIT_SECONDS,
 )
 from .notification import notification
 
@@ -36,6 +37,7 @@ PARAMETER_SETTINGS = {
     "crmcom_call_log_retention_days": CALL_LOG_RETENTION_DAYS,
     "crmcom_abandoned_after_hours": ABANDONED_AFTER_HOURS,
     "crmcom_identify_failures_per_minute": IDENTIFY_FAILURES_PER_MINUTE,
+    "crmcom_receipt_wait_seconds": RECEIPT_WAIT_SECONDS,
 }
 
 
@@ -91,6 +93,13 @@ class ResConfigSettings(models.TransientModel):
         help="After this many identifications that found no customer in a minute, a till "
         "waits before it may look customers up again: a till cannot be used to try card "
         "numbers one after another.",
+    )
+    crmcom_receipt_wait_seconds = _parameter_setting(
+        RECEIPT_WAIT_SECONDS,
+        "Wait for the award on the receipt (seconds)",
+        help="After payment, the till waits this long at most for CRM.COM to confirm what the "
+        "sale earned, so that the receipt prints it; beyond that the receipt prints the "
+        "expected award and CRM.COM gets the sale shortly after. 0: never wait.",
     )
 
     # Per point of sale.

@@ -1,14 +1,16 @@
 """The cashier's CRM.COM Rewards flow at the till, in Chromium, against the simulator."""
 
+import time
+
 from odoo import Command
 from odoo.tests import tagged
 
 from ..models.pos_order import _amount_incl
-from .common import CrmComHttpCase
+from .common import CrmComHttpCase, LocalTimeoutsMixin
 
 
 @tagged("post_install", "-at_install")
-class TestCrmComCashier(CrmComHttpCase):
+class TestCrmComCashier(LocalTimeoutsMixin, CrmComHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -68,7 +70,14 @@ class TestCrmComCashier(CrmComHttpCase):
         self.assertFalse(order.partner_id)
         self.assertFalse(order.crmcom_purchase_id)
 
-    def test_scanned_card_award_pending(self):
+    def _purchases_of(self, order):
+        return [
+            purchase
+            for purchase in self.simulator_state()["purchases"]
+            if purchase.get("external_system_reference_number") == order.uuid
+        ]
+
+    def test_scanned_card_award_on_the_receipt(self):
         session = self._open_and_tour("CrmComScanAwardTour")
         order = session.order_ids
         self.assertEqual(len(order), 1)
@@ -76,13 +85,39 @@ class TestCrmComCashier(CrmComHttpCase):
         self.assertEqual(order.state, "paid")
         self.assertEqual(order.amount_total, 20.0)
         self.assertEqual(order.crmcom_participant_number, "P0001")
-        # The award is queued for the cron: the receipt said "pending".
-        self.assertEqual(order.crmcom_state, "pending")
+        # Sent while the receipt waited, once: the receipt printed CRM.COM's figures.
+        self.assertEqual(order.crmcom_state, "posted")
+        self.assertEqual((order.crmcom_awarded, order.crmcom_balance_after), (1.0, 26.0))
+        self.assertEqual(len(self._purchases_of(order)), 1)
+        self.run_submit_cron()
+        self.assertEqual(len(self._purchases_of(order)), 1, "the outbox sends it no more")
         # Only the card was looked up: the other code is no card by the nomenclature.
         lookups = self.env["crmcom.call.log"].search([("method", "=", "rewards_participants/show")])
         self.assertEqual(len(lookups), 1)
         self.assertIn("4000123412341234", lookups.request)
         self.assertFalse(order.lines.filtered(lambda line: line.product_id == self._spend()))
+
+    def test_slow_crmcom_receipt_prints_the_expected_award(self):
+        self.simulator.faults.add(
+            "latency", method="customer_events/purchases/create", times=1, seconds=4
+        )
+        started = time.monotonic()
+        session = self._open_and_tour("CrmComSlowAwardTour")
+        order = session.order_ids
+        self.assertEqual(order.state, "paid")
+        # The receipt waited 2 s for CRM.COM: the call may have arrived, so it is looked up.
+        self.assertIn(order.crmcom_state, ("unknown", "pending"))
+        # The slow call is done in CRM.COM by now (or soon): the outbox adopts it.
+        for _attempt in range(50):
+            if self._purchases_of(order) or time.monotonic() - started > 30:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(self._purchases_of(order)), 1)
+        order.crmcom_purchase_id.sudo().next_attempt_at = False
+        self.run_submit_cron()
+        self.assertEqual(order.crmcom_state, "posted")
+        self.assertEqual(order.crmcom_awarded, 1.0)
+        self.assertEqual(len(self._purchases_of(order)), 1, "exactly once")
 
     def _spend(self):
         return self.main_pos_config.crmcom_discount_product_id

@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..crmcom import TransportError
+from ..models.crmcom_parameters import RECEIPT_WAIT_SECONDS
 from ..models.crmcom_purchase import REFUSALS_BEFORE_PARKING
 from .common import CashierCase, connect_company
 
@@ -133,6 +134,68 @@ class TestMoneySafety(CashierCase):
                 result = self.identify()
                 self.simulator.faults.clear()
                 self.assertEqual(result["error"], "unreachable", result)
+
+    # ------------------------------------------------------------------ the receipt
+
+    def award_for_receipt(self, order):
+        """What the till asks once the order is paid: its award, for the receipt."""
+        with self.other_cursors():
+            return self.config._crmcom_award(order.uuid)
+
+    def test_receipt_award_is_sent_once_by_the_till_or_the_outbox(self):
+        order = self.paid_order(self.john_partner, next(self.uuids))
+        result = self.award_for_receipt(order)
+        self.assertEqual((result["ok"], result["state"]), (True, "posted"), result)
+        self.assertEqual((result["awarded"], result["balance_after"]), (1.5, 26.5))
+        # Asked again (a reprint, a second click), then the outbox: nothing more is sent.
+        self.assertEqual(self.award_for_receipt(order), result)
+        self.settle()
+        self.assert_one_sale(order.crmcom_purchase_id.reference, 0.0)
+
+    def test_receipt_purchase_under_every_uncertain_reply(self):
+        for kind in UNCERTAIN:
+            with self.subTest(kind=kind):
+                self.reset_simulator()
+                order = self.paid_order(self.john_partner, next(self.uuids))
+                self.fault(kind, PURCHASE)
+                result = self.award_for_receipt(order)
+                self.assertTrue(result["ok"], result)
+                self.assertEqual(result["state"], "unknown", "sent: it may have arrived")
+                self.assertIsNone(result["awarded"], "the receipt prints no figure")
+                # The till asking again sends nothing: the outbox looks it up first.
+                received = self.simulator_state()["received"].get(PURCHASE, 0)
+                self.assertEqual(self.award_for_receipt(order)["state"], "unknown")
+                self.assertEqual(self.simulator_state()["received"].get(PURCHASE, 0), received)
+                self.settle()
+                self.assertEqual(order.crmcom_purchase_id.state, "posted")
+                self.assert_one_sale(order.crmcom_purchase_id.reference, 0.0)
+
+    def test_receipt_never_waits_when_crmcom_is_down_or_the_wait_is_off(self):
+        order = self.paid_order(self.john_partner, next(self.uuids))
+        self.env["ir.config_parameter"].set_param(RECEIPT_WAIT_SECONDS.key, "0")
+        self.assertEqual(self.award_for_receipt(order)["state"], "pending")
+        self.assertEqual(self.simulator_state()["received"].get(PURCHASE, 0), 0)
+        self.env["ir.config_parameter"].set_param(RECEIPT_WAIT_SECONDS.key, "2")
+        self.fault("drop", None, times=None)
+        result = self.award_for_receipt(order)
+        self.simulator.faults.clear()
+        self.assertEqual((result["ok"], result["state"]), (True, "unknown"), result)
+        self.settle()
+        self.assert_one_sale(order.crmcom_purchase_id.reference, 0.0)
+
+    def test_receipt_award_is_only_for_this_tills_paid_orders(self):
+        draft = self.basket(self.john_partner, uuid="uuid-never-paid")
+        for uuid in (draft["uuid"], "", None, 12, ["x"]):
+            result = self.config._crmcom_award(uuid)
+            self.assertEqual((result["ok"], result["error"]), (False, "invalid"), uuid)
+        order = self.paid_order(self.john_partner, next(self.uuids))
+        other_till = self.config.copy({"name": "Till of the next shop"})
+        other_till.crmcom_enabled = True
+        other_till.open_ui()
+        other_till.current_session_id.set_opening_control(0, None)
+        result = other_till._crmcom_award(order.uuid)
+        self.assertEqual((result["ok"], result["error"]), (False, "invalid"))
+        self.assertEqual(order.crmcom_purchase_id.state, "pending")
 
     # ------------------------------------------------------------------ the cron
 

@@ -48,7 +48,14 @@ export async function makeCrmComOrder(store, lines, { partnerId = CRMCOM_PARTNER
  * recorded in the returned list as `{ operation, params }`. A handler may return a promise
  * (e.g. a Deferred) to control when the answer arrives.
  */
-export const CRMCOM_OPERATIONS = ["identify", "preview", "spend", "cancel_spend", "refund_share"];
+export const CRMCOM_OPERATIONS = [
+    "identify",
+    "preview",
+    "spend",
+    "cancel_spend",
+    "award",
+    "refund_share",
+];
 
 export function mockCrmComServer(handlers = {}) {
     const calls = [];

@@ -181,6 +181,7 @@ patch(PosOrder.prototype, {
         this.crmcom_state = false;
         this.crmcom_awarded = 0;
         this.crmcom_balance_after = 0;
+        this.crmcom_balance_known = false;
         this.selectOrderline(this.getLastOrderline());
     },
     /** What the receipt says about CRM.COM Rewards, or false. */
@@ -191,14 +192,26 @@ patch(PosOrder.prototype, {
             return false;
         }
         const posted = this.crmcom_state === "posted";
+        const cancelled = this.crmcom_state === "cancelled";
+        // Not confirmed yet: what the preview of this very basket said it earns.
+        const preview = this.uiState?.crmcomPreview;
+        const expected =
+            !posted &&
+            !cancelled &&
+            preview?.data &&
+            preview.dataKey === this.getCrmComBasketKey()
+                ? preview.data.award
+                : null;
         return {
             name: this.crmcom_participant_name || partner?.name || "",
             number,
             posted,
-            cancelled: this.crmcom_state === "cancelled",
+            cancelled,
             awarded: this.crmcom_awarded || 0,
+            expected,
             spent: this.crmcom_spent || this.getCrmComSpentAmount(),
             balance: this.crmcom_balance_after || 0,
+            balanceKnown: posted && Boolean(this.crmcom_balance_known),
         };
     },
 });

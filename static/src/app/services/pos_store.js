@@ -10,10 +10,14 @@ import { parseFloat } from "@web/views/fields/parsers";
 
 /** How long identification and spending stay off after CRM.COM could not be reached. */
 export const CRMCOM_OUTAGE_MS = 60 * 1000;
+/** Odoo's own time on top of the receipt wait, before the till stops waiting for the award. */
+export const CRMCOM_AWARD_MARGIN_S = 2;
 /** Quiet time after the last basket change before the preview is asked for. */
 export const CRMCOM_PREVIEW_DELAY_MS = 400;
 
 const previewTimers = new Map();
+/** Whether the server sent a figure (it sends null for what CRM.COM did not say). */
+const isKnown = (amount) => amount !== null && amount !== undefined;
 let previewSequence = 0;
 
 patch(PosStore.prototype, {
@@ -176,6 +180,51 @@ patch(PosStore.prototype, {
             );
         }
         return result;
+    },
+
+    // ------------------------------------------------------------------ award
+
+    /**
+     * After payment: have CRM.COM confirm what `order` earned, so that its receipt prints
+     * it. Waits the till's receipt wait at most (the server stops asking CRM.COM by then;
+     * the margin is Odoo's own time); later, the outbox sends the sale as usual.
+     */
+    async crmcomConfirmAward(order) {
+        const wait = this.config.crmcom_receipt_wait_seconds || 0;
+        if (
+            !this.crmcomEnabled ||
+            !wait ||
+            this.crmcomIsDown ||
+            !order ||
+            order.isRefund ||
+            !order.getCrmComParticipant() ||
+            order.crmcom_state === "posted"
+        ) {
+            return false;
+        }
+        let timer;
+        const late = new Promise((resolve) => {
+            timer = setTimeout(() => resolve(null), (wait + CRMCOM_AWARD_MARGIN_S) * 1000);
+        });
+        const result = await Promise.race([
+            this.crmcomCall("award", { order_uuid: order.uuid }),
+            late,
+        ]);
+        clearTimeout(timer);
+        if (!result?.ok || result.state !== "posted") {
+            return false;
+        }
+        Object.assign(order, {
+            crmcom_state: "posted",
+            crmcom_awarded: result.awarded || 0,
+            crmcom_balance_after: result.balance_after || 0,
+            crmcom_balance_known: isKnown(result.balance_after),
+        });
+        const partner = order.getCrmComParticipant();
+        if (partner && isKnown(result.balance_after)) {
+            partner.crmcom_balance = result.balance_after;
+        }
+        return true;
     },
 
     // ------------------------------------------------------------------ preview
@@ -395,8 +444,11 @@ patch(PosStore.prototype, {
             crmcom_awarded: result.awarded || 0,
             crmcom_spent: spent,
             crmcom_balance_after: result.balance_after || 0,
+            crmcom_balance_known: isKnown(result.balance_after),
         });
-        participant.crmcom_balance = result.balance_after || 0;
+        if (isKnown(result.balance_after)) {
+            participant.crmcom_balance = result.balance_after;
+        }
         if (spent < amount) {
             this.dialog.add(AlertDialog, {
                 title: _t("Less was spent than asked"),

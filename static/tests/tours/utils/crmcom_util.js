@@ -206,3 +206,10 @@ export function receiptHas(selector, text) {
         trigger: `.receipt-screen .o_crmcom_receipt ${selector}:contains("${text}")`,
     };
 }
+
+export function receiptLacks(selector, text) {
+    return {
+        content: `receipt ${selector} does not show '${text}'`,
+        trigger: `.receipt-screen .o_crmcom_receipt ${selector}:not(:contains("${text}"))`,
+    };
+}

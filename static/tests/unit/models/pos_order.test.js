@@ -343,8 +343,10 @@ describe("pos.order - CRM.COM basket", () => {
             posted: false,
             cancelled: false,
             awarded: 0,
+            expected: null,
             spent: 2,
             balance: 0,
+            balanceKnown: false,
         });
 
         Object.assign(order, {
@@ -352,6 +354,7 @@ describe("pos.order - CRM.COM basket", () => {
             crmcom_spent: 2,
             crmcom_awarded: 0.5,
             crmcom_balance_after: 48,
+            crmcom_balance_known: true,
         });
         expect(order.getCrmComReceiptData()).toEqual({
             name: "Maria Rewards",
@@ -359,8 +362,10 @@ describe("pos.order - CRM.COM basket", () => {
             posted: true,
             cancelled: false,
             awarded: 0.5,
+            expected: null,
             spent: 2,
             balance: 48,
+            balanceKnown: true,
         });
 
         const plain = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]], {

@@ -6,6 +6,7 @@ import { localization } from "@web/core/l10n/localization";
 import { NumberPopup } from "@point_of_sale/app/components/popups/number_popup/number_popup";
 import { definePosModels } from "@point_of_sale/../tests/unit/data/generate_model_definitions";
 import {
+    CRMCOM_AWARD_MARGIN_S,
     CRMCOM_OUTAGE_MS,
     CRMCOM_PREVIEW_DELAY_MS,
 } from "@pos_crmcom_rewards/app/services/pos_store";
@@ -282,6 +283,90 @@ describe("PosStore - CRM.COM wallet spend", () => {
         expect(dialogs.at(-1).title).toBe("Wallet already spent");
         expect(dialogs.at(-1).body).toInclude(fmt(store, 4));
         expect(calls.length).toBe(before);
+    });
+});
+
+describe("PosStore - CRM.COM award on the receipt", () => {
+    const posted = { ok: true, state: "posted", awarded: 1.5, spent: 0, balance_after: 51.5 };
+
+    test("the confirmed award and balance go on the order the receipt prints", async () => {
+        const calls = mockCrmComServer({ award: () => posted });
+        const store = await setupCrmComEnv();
+        store.config.crmcom_receipt_wait_seconds = 2;
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+
+        expect(await store.crmcomConfirmAward(order)).toBe(true);
+
+        expect(operations(calls)).toEqual(["award"]);
+        expect(calls[0].params).toEqual({ config_id: store.config.id, order_uuid: order.uuid });
+        const receipt = order.getCrmComReceiptData();
+        expect([receipt.posted, receipt.awarded, receipt.balance]).toEqual([true, 1.5, 51.5]);
+        expect(receipt.balanceKnown).toBe(true);
+        expect(order.getPartner().crmcom_balance).toBe(51.5);
+    });
+
+    test("not confirmed: the receipt keeps the preview's award, marked as expected", async () => {
+        mockCrmComServer({
+            award: () => ({ ok: true, state: "unknown", awarded: null, balance_after: null }),
+        });
+        const store = await setupCrmComEnv();
+        store.config.crmcom_receipt_wait_seconds = 2;
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+        order.uiState.crmcomPreview = {
+            key: order.getCrmComBasketKey(),
+            status: "ok",
+            data: previewReply({ award: 0.75 }),
+            dataKey: order.getCrmComBasketKey(),
+            message: "",
+        };
+
+        expect(await store.crmcomConfirmAward(order)).toBe(false);
+
+        const receipt = order.getCrmComReceiptData();
+        expect([receipt.posted, receipt.expected, receipt.balanceKnown]).toEqual([
+            false,
+            0.75,
+            false,
+        ]);
+        // A preview of another basket says nothing about this one.
+        order.uiState.crmcomPreview.dataKey = "another basket";
+        expect(order.getCrmComReceiptData().expected).toBe(null);
+    });
+
+    test("the till stops waiting after the receipt's wait and Odoo's margin", async () => {
+        const reply = new Deferred();
+        mockCrmComServer({ award: () => reply });
+        const store = await setupCrmComEnv();
+        store.config.crmcom_receipt_wait_seconds = 2;
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+        freezeTime();
+
+        let done = null;
+        store.crmcomConfirmAward(order).then((result) => (done = result));
+        await advanceTime((2 + CRMCOM_AWARD_MARGIN_S) * 1000 - 1);
+        expect(done).toBe(null);
+        await advanceTime(1);
+        await tick();
+        expect(done).toBe(false);
+        // A late answer changes nothing on the receipt already printed.
+        reply.resolve(posted);
+        await tick();
+        expect(order.crmcom_state).not.toBe("posted");
+    });
+
+    test("nothing is asked without a wait, a customer, or while CRM.COM is down", async () => {
+        const calls = mockCrmComServer({ award: () => posted });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+        store.config.crmcom_receipt_wait_seconds = 0;
+        expect(await store.crmcomConfirmAward(order)).toBe(false);
+        store.config.crmcom_receipt_wait_seconds = 2;
+        store._crmcomSetOutage("down");
+        expect(await store.crmcomConfirmAward(order)).toBe(false);
+        store._crmcomClearOutage();
+        order.setPartner(false);
+        expect(await store.crmcomConfirmAward(order)).toBe(false);
+        expect(calls).toEqual([]);
     });
 });
 

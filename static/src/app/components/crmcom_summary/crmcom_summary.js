@@ -53,7 +53,7 @@ export class CrmComSummary extends Component {
         return this.isCurrent ? "" : "text-muted o_crmcom_stale";
     }
     get balance() {
-        if (this.spend) {
+        if (this.spend && this.spend.balance_after !== null) {
             return this.spend.balance_after;
         }
         return this.preview.data?.balance ?? this.participant?.crmcom_balance ?? 0;
