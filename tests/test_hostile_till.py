@@ -188,6 +188,18 @@ class TestHostileTill(CrmComHttpCase):
             self.call("res.partner", "read", [partner.id], ["name"])[0]["name"], "John Doe"
         )
 
+    def test_the_receipts_award_is_asked_for_a_paid_order_of_this_till_only(self):
+        for params in (
+            {"order_uuid": ["uuid"]},
+            {"order_uuid": {"uuid": "x"}},
+            {"order_uuid": "no-such-order"},
+            {"order_uuid": "x", "state": "posted"},
+        ):
+            with self.subTest(params=params):
+                result = self.till("award", **params)
+                self.assertEqual((result["ok"], result["error"]), (False, "invalid"), result)
+        self.assert_nothing_happened()
+
     def test_the_till_operations_are_reachable_through_their_routes_only(self):
         for method in ("_crmcom_identify", "crmcom_identify", "_crmcom_spend"):
             with self.subTest(method=method), self.assertRaises(JsonRpcException):
