@@ -13,6 +13,7 @@ from .errors import (
     CallTimeoutError,
     TransportError,
 )
+from .participants import spend_blocked
 from .token_store import MemoryTokenStore, StoredToken, TokenStore
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "CallTimeoutError",
     "TokenStore",
     "TransportError",
+    "spend_blocked",
 ]

@@ -64,6 +64,7 @@ PARTICIPANT_FIELDS = (
     "accounts_receivable",
     "wallet",
     "currency",
+    "spend_blocking_state",
 )
 
 # CRM.COM does not document its error codes (crmcom-api.md §15 Q1-Q2): these defaults are the

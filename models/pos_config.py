@@ -195,6 +195,7 @@ class PosConfig(models.Model):
             "participant_number": participant["number"],
             "name": partner.name,
             "balance": partner.crmcom_balance,
+            "spend_blocked": partner.crmcom_spend_blocked,
             "currency": (
                 (participant.get("currency") or {}).get("code") or self.company_id.currency_id.name
             ),
@@ -228,14 +229,19 @@ class PosConfig(models.Model):
         if not allowed or spendable < minimum or spendable <= 0:
             spendable = 0.0
         currency = self.company_id.currency_id
+        balance = currency.round(float(preview.get("wallet_balance") or 0))
         return {
             "ok": True,
             "award": currency.round(float(preview.get("total_award_amount") or 0)),
+            # The one figure the till shows, offers and checks the cashier's amount against.
             "spendable": currency.round(spendable),
+            # More than the wallet holds: CRM.COM lets this sale's own award be spent.
+            "includes_award": currency.compare_amounts(spendable, balance) > 0,
             "min_spend": currency.round(minimum),
             "max_spend": currency.round(float(maximum)) if maximum is not None else None,
-            "balance": currency.round(float(preview.get("wallet_balance") or 0)),
+            "balance": balance,
             "allow_spending": bool(allowed),
+            "spend_blocked": basket["partner"].crmcom_spend_blocked,
         }
 
     def _crmcom_spend(self, order, amount):

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..crmcom import CrmComError
+from ..crmcom import CrmComError, spend_blocked
 from .crmcom_messages import plain_error
 from .notification import notification
 
@@ -21,7 +21,12 @@ class ResPartner(models.Model):
     _inherit = ["res.partner", "crmcom.server.fields.mixin"]
     # Which wallet a contact spends from is CRM.COM's answer, never a user's input.
     _crmcom_server_fields = frozenset(
-        {"crmcom_participant_number", "crmcom_balance", "crmcom_balance_date"}
+        {
+            "crmcom_participant_number",
+            "crmcom_balance",
+            "crmcom_balance_date",
+            "crmcom_spend_blocked",
+        }
     )
 
     crmcom_participant_number = fields.Char(
@@ -39,6 +44,13 @@ class ResPartner(models.Model):
         help="Last balance CRM.COM reported for this customer's wallet.",
     )
     crmcom_balance_date = fields.Datetime(string="Balance as of", readonly=True, copy=False)
+    crmcom_spend_blocked = fields.Boolean(
+        string="CRM.COM spending blocked",
+        readonly=True,
+        copy=False,
+        help="CRM.COM said, when the customer was last identified, that spending is blocked "
+        "on their wallet.",
+    )
 
     @api.model
     def _load_pos_data_fields(self, config):
@@ -46,10 +58,12 @@ class ResPartner(models.Model):
             *super()._load_pos_data_fields(config),
             "crmcom_participant_number",
             "crmcom_balance",
+            "crmcom_spend_blocked",
         ]
 
-    def _crmcom_set_balance(self, balance):
-        """Remember the last balance CRM.COM reported; best effort, never waits nor fails.
+    def _crmcom_set_balance(self, balance, blocked=None):
+        """Remember the last balance CRM.COM reported (and whether spending is blocked, when
+        it said: ``blocked`` not None); best effort, never waits nor fails.
 
         Two tills (or outbox workers) serving one customer at once both update this row. A
         transaction that had to wait for the other, then fail on a serialisation error, would
@@ -59,7 +73,15 @@ class ResPartner(models.Model):
         """
         # Written only when it changed: tills identifying one customer at once would
         # otherwise all update the same row.
-        changed = self.filtered(lambda partner: partner.crmcom_balance != balance)
+        values = {"crmcom_balance": balance, "crmcom_balance_date": fields.Datetime.now()}
+        if blocked is not None:
+            values["crmcom_spend_blocked"] = blocked
+        changed = self.filtered(
+            lambda partner: (
+                partner.crmcom_balance != balance
+                or (blocked is not None and partner.crmcom_spend_blocked != blocked)
+            )
+        )
         if not changed:
             return
         try:
@@ -71,10 +93,8 @@ class ResPartner(models.Model):
                     ),
                     log_exceptions=False,
                 )
-                changed.write(
-                    {"crmcom_balance": balance, "crmcom_balance_date": fields.Datetime.now()}
-                )
-                changed.flush_recordset(["crmcom_balance", "crmcom_balance_date"])
+                changed.write(values)
+                changed.flush_recordset(list(values))
         except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
             _logger.info("CRM.COM balance of %s left to a concurrent update", changed.ids)
 
@@ -110,7 +130,7 @@ class ResPartner(models.Model):
                     "crmcom_participant_number": number,
                 }
             )
-        partner._crmcom_set_balance(balance)
+        partner._crmcom_set_balance(balance, spend_blocked(participant))
         return partner
 
     def action_crmcom_refresh_balance(self):

@@ -642,9 +642,11 @@ def preview_purchase(call: Call) -> dict:
     _require_effective(participant)
     total = basket.total()
     balance = state.wallet_of(participant).balance
-    additional = _spendable(config, participant, balance, total)
+    award = validation.money(config.award_rate * total)
+    spendable_from = balance + award if config.preview_spend_includes_award else balance
+    additional = _spendable(config, participant, spendable_from, total)
     return {
-        "total_award_amount": validation.money(config.award_rate * total),
+        "total_award_amount": award,
         "total_instant_spend_amount": ZERO,
         "total_automatic_spend_amount": ZERO,
         "total_additional_spend_amount": additional,

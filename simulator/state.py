@@ -35,6 +35,10 @@ class SimulatorConfig:
     # Products that products/synchronise refuses (unprocessed), as CRM.COM does with a
     # product its synchronisation definition's rules reject.
     refused_product_codes: tuple[str, ...] = ()
+    # Whether a purchase preview's spendable amount counts the award of the purchase itself
+    # (a spend is made on a posted purchase, whose award is already in the wallet). The
+    # notes do not say: the till must read both right.
+    preview_spend_includes_award: bool = False
 
     def update(self, values: dict[str, Any]) -> None:
         """Validate every value first so a bad request changes nothing."""
@@ -64,7 +68,7 @@ def _parse_config_value(name: str, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip() or value == "OK":
             raise ValueError(f"{name} must be a non-empty error code other than OK")
         return value
-    if name == "reject_duplicate_reference":
+    if name in ("reject_duplicate_reference", "preview_spend_includes_award"):
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be a boolean")
         return value

@@ -107,6 +107,8 @@ class TestCashierServer(CashierCase):
         self.assertEqual(preview["spendable"], 25.0)  # the wallet, under the 50.00 maximum
         self.assertEqual(preview["balance"], 25.0)
         self.assertEqual((preview["min_spend"], preview["max_spend"]), (1.0, 50.0))
+        self.assertFalse(preview["includes_award"])
+        self.assertFalse(preview["spend_blocked"])
         bigger = self.config._crmcom_preview(self.basket(john, [(self.desk, 1), (self.lamp, 2)]))
         self.assertEqual(bigger["award"], 2.5)
         self.assertFalse(self.crm_purchases(), "a preview creates nothing")
@@ -116,6 +118,27 @@ class TestCashierServer(CashierCase):
         maria = self.env["res.partner"].search([("crmcom_participant_number", "=", "P0002")])
         preview = self.config._crmcom_preview(self.basket(maria))
         self.assertEqual(preview["spendable"], 30.0)
+
+    def test_the_spendable_figure_says_when_it_counts_this_sales_award(self):
+        # Whether CRM.COM's preview counts the purchase's own award is not documented.
+        self.simulator.config.update({"preview_spend_includes_award": True})
+        john = self.john()
+        preview = self.config._crmcom_preview(self.basket(john))
+        self.assertEqual((preview["spendable"], preview["balance"]), (26.5, 25.0))
+        self.assertTrue(preview["includes_award"])
+        # What the till offers is what CRM.COM then spends.
+        result = self.config._crmcom_spend(self.basket(john), preview["spendable"])
+        self.assertEqual(result["spent"], 26.5)
+
+    def test_a_wallet_whose_spending_is_blocked_says_so(self):
+        result = self.identify("4000000000000004", "card")  # Blocky Spender
+        self.assertTrue(result["ok"], result)
+        self.assertTrue(result["spend_blocked"])
+        blocky = self.env["res.partner"].browse(result["partner_id"])
+        self.assertTrue(blocky.crmcom_spend_blocked)
+        preview = self.config._crmcom_preview(self.basket(blocky))
+        self.assertEqual((preview["spend_blocked"], preview["spendable"]), (True, 0.0))
+        self.assertFalse(self.john().crmcom_spend_blocked)
 
     # ------------------------------------------------------------------ spend
 

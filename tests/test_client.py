@@ -19,6 +19,7 @@ from ..crmcom import (
     MemoryTokenStore,
     NotFoundError,
     TransportError,
+    spend_blocked,
 )
 from ..crmcom.client import (
     identifier,
@@ -599,3 +600,31 @@ class TestCrmComClient(SimulatorMixin, PlainCase):
             CrmComClient("https://crm.example.com", username="u")
         with self.assertRaises(ValueError):
             CrmComClient("https://crm.example.com", api_key="K", timeout=0)
+
+
+class TestParticipantReading(PlainCase):
+    """``spend_blocking_state`` is an object of undocumented fields: each plausible shape is
+    read, and what cannot be read is "not said", never "not blocked"."""
+
+    def test_every_plausible_shape_of_the_blocking_state(self):
+        cases = [
+            ({"state": "BLOCKED", "blocked": True}, True),  # the simulator's
+            ({"state": "UNBLOCKED", "blocked": False}, False),
+            ({"blocked": True}, True),
+            ({"is_blocked": False}, False),
+            ({"state": "blocked"}, True),
+            ({"life_cycle_state": "Not blocked"}, False),
+            ({"status": "SPEND_BLOCKED"}, True),
+            (True, True),
+            ("UNBLOCKED", False),
+            ("", False),
+            ({"state": "SOMETHING_NEW"}, None),
+            ({}, None),
+            (None, None),
+            (42, None),
+        ]
+        for value, expected in cases:
+            with self.subTest(value=value):
+                self.assertIs(spend_blocked({"spend_blocking_state": value}), expected)
+        self.assertIsNone(spend_blocked({}))
+        self.assertIsNone(spend_blocked(None))

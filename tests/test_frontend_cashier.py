@@ -123,6 +123,7 @@ class TestCrmComCashier(LocalTimeoutsMixin, CrmComHttpCase):
         return self.main_pos_config.crmcom_discount_product_id
 
     def test_partial_spend(self):
+        self.simulator.config.update({"preview_spend_includes_award": True})
         session = self._open_and_tour("CrmComSpendTour")
         order = session.order_ids
         self.assertEqual(len(order), 1)

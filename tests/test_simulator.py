@@ -537,6 +537,15 @@ class TestPurchases(SimulatorCase):
         self.assertEqual(len(self.sim.state.purchases), 0)
         self.assertEqual(self.balance(), D("25.00"))
 
+    def test_preview_may_count_the_purchases_own_award(self):
+        self.sim.config.update({"preview_spend_includes_award": True})
+        data = self.preview("100.00")  # earns 5.00 on a wallet of 25.00
+        self.assertEqual(data["total_additional_spend_amount"], D("30.00"))
+        self.assertEqual(data["wallet_balance"], D("25.00"))
+        self.assertEqual(self.preview("10.00")["total_additional_spend_amount"], D("10.00"))
+        with self.assertRaises(ValueError):
+            self.sim.config.update({"preview_spend_includes_award": "yes"})
+
     def test_preview_refusals(self):
         body = self.purchase_body(participant="P0003")
         del body["reference_number"]

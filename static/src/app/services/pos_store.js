@@ -336,6 +336,25 @@ patch(PosStore.prototype, {
         }
         return "";
     },
+    crmcomSpendBlockedMessage() {
+        return _t("Spending is blocked on this wallet.");
+    },
+    /** Why *Spend wallet* is off for `order`, or "" when it is not. */
+    crmcomSpendOffReason(order) {
+        const participant = order?.getCrmComParticipant();
+        if (!participant) {
+            return "";
+        }
+        if (this.crmcomIsDown) {
+            return this.crmcomOutage.message;
+        }
+        const preview = order.uiState.crmcomPreview;
+        const current = preview?.data && preview.dataKey === order.getCrmComBasketKey();
+        if (participant.crmcom_spend_blocked || (current && preview.data.spend_blocked)) {
+            return this.crmcomSpendBlockedMessage();
+        }
+        return "";
+    },
     /** "Spend wallet": ask how much, have CRM.COM spend it, add the discount lines. */
     async crmcomSpendWallet(order = this.getOrder()) {
         if (!order || !this.crmcomEnabled) {
@@ -376,6 +395,14 @@ patch(PosStore.prototype, {
             this.crmcomShowError(preview);
             return false;
         }
+        if (participant.crmcom_spend_blocked || preview.spend_blocked) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Spending blocked"),
+                body: this.crmcomSpendBlockedMessage(),
+            });
+            return false;
+        }
+        // One figure, the same everywhere: shown, offered, and the most accepted.
         const spendable = Math.min(preview.spendable || 0, total);
         if (!preview.allow_spending || spendable <= 0) {
             this.dialog.add(AlertDialog, {
@@ -387,23 +414,21 @@ patch(PosStore.prototype, {
             });
             return false;
         }
-        const bounds = {
-            min: preview.min_spend || 0,
-            max: Math.min(
-                preview.max_spend === null || preview.max_spend === undefined
-                    ? Infinity
-                    : preview.max_spend,
-                total
-            ),
-        };
+        const bounds = { min: preview.min_spend || 0, max: spendable };
         const fmt = (amount) => this.env.utils.formatCurrency(amount);
+        const params = {
+            name: participant.name,
+            balance: fmt(preview.balance || 0),
+            spendable: fmt(spendable),
+        };
         const raw = await makeAwaitable(this.dialog, NumberPopup, {
             title: _t("Spend from the wallet"),
-            subtitle: _t("%(name)s: balance %(balance)s, up to %(spendable)s on this order", {
-                name: participant.name,
-                balance: fmt(preview.balance || 0),
-                spendable: fmt(spendable),
-            }),
+            subtitle: (preview.includes_award
+                ? _t(
+                      "%(name)s: balance %(balance)s, up to %(spendable)s on this order (what this sale earns included)",
+                      params
+                  )
+                : _t("%(name)s: balance %(balance)s, up to %(spendable)s on this order", params)),
             startingValue: String(this.currency.round(spendable)).replace(
                 ".",
                 localization.decimalPoint

@@ -213,3 +213,25 @@ export function receiptLacks(selector, text) {
         trigger: `.receipt-screen .o_crmcom_receipt ${selector}:not(:contains("${text}"))`,
     };
 }
+
+/** The customer's spending is blocked: said where the spendable amount is, button off. */
+export function spendIsBlocked() {
+    return [
+        {
+            content: "the summary says spending is blocked",
+            trigger: ".product-screen .o_crmcom_spendable .o_crmcom_spend_blocked",
+        },
+        {
+            content: "Spend wallet is off, and says why",
+            trigger:
+                ".product-screen .o_crmcom_spend_button:disabled[title='Spending is blocked on this wallet.']",
+        },
+    ];
+}
+
+export function spendableIncludesAward() {
+    return {
+        content: "what can be spent counts this sale's award, and says so",
+        trigger: ".product-screen .o_crmcom_spendable .o_crmcom_includes_award",
+    };
+}

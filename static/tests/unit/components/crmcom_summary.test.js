@@ -127,3 +127,35 @@ test("nothing is shown for a customer CRM.COM does not know", async () => {
     expect(".o_crmcom_summary").toHaveCount(0);
     expect(calls).toEqual([]);
 });
+
+test("a blocked wallet: said where the spendable amount is, Spend wallet off with why", async () => {
+    mockCrmComServer({
+        preview: () => previewReply({ spendable: 0, allow_spending: false, spend_blocked: true }),
+    });
+    const store = await setupCrmComEnv();
+    const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+    freezeTime();
+
+    await mountWithCleanup(CrmComSummary, { props: { order } });
+    await waitForPreview();
+
+    expect(text(".o_crmcom_spendable .value")).toBe("blocked");
+    expect(".o_crmcom_spend_button").not.toBeEnabled();
+    expect(".o_crmcom_spend_button").toHaveAttribute("title", "Spending is blocked on this wallet.");
+});
+
+test("says when what can be spent counts this sale's own award", async () => {
+    mockCrmComServer({
+        preview: () => previewReply({ spendable: 21.5, balance: 20, includes_award: true }),
+    });
+    const store = await setupCrmComEnv();
+    const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 30]]);
+    freezeTime();
+
+    await mountWithCleanup(CrmComSummary, { props: { order } });
+    await waitForPreview();
+
+    expect(text(".o_crmcom_spendable .value")).toBe(fmt(store, 21.5));
+    expect(".o_crmcom_includes_award").toHaveText("incl. this sale's award");
+    expect(".o_crmcom_spend_button").toBeEnabled();
+});

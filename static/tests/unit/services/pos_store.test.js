@@ -245,9 +245,77 @@ describe("PosStore - CRM.COM wallet spend", () => {
         answer = (dialog) => dialog.payload("1000");
         expect(await store.crmcomSpendWallet(order)).toBe(false);
         expect(dialogs.at(-1).title).toBe("Amount refused");
-        // 20.00 + 15 % = 23.00, the order total.
-        expect(dialogs.at(-1).body).toBe(`At most ${fmt(store, 23)} can be spent on this order.`);
+        // What the preview said can be spent (20.00, under the 23.00 total): one figure.
+        expect(dialogs.at(-1).body).toBe(`At most ${fmt(store, 20)} can be spent on this order.`);
         expect(operations(calls)).toEqual(["preview", "spend"]);
+    });
+
+    test("one figure is shown, offered and the most accepted", async () => {
+        // CRM.COM's per-transaction maximum (50) is above what it says can be spent (12).
+        mockCrmComServer({
+            preview: () => previewReply({ spendable: 12, max_spend: 50, balance: 12 }),
+        });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+        let popup;
+        captureDialogs(store, (dialog) => {
+            if (dialog.component === NumberPopup) {
+                popup = dialog.props;
+                dialog.close();
+            }
+        });
+
+        await store.crmcomSpendWallet(order);
+
+        expect(popup.subtitle).toInclude(`up to ${fmt(store, 12)} on this order`);
+        expect(popup.subtitle).not.toInclude("included");
+        expect(popup.startingValue).toBe("12");
+        expect(popup.isValid("12")).toBe(true);
+        expect(popup.isValid("12.01")).toBe(false);
+        expect(popup.feedback("30")).toBe(`At most ${fmt(store, 12)} can be spent on this order.`);
+    });
+
+    test("the popup says when this sale's own award can be spent", async () => {
+        mockCrmComServer({
+            preview: () => previewReply({ spendable: 21.5, balance: 20, includes_award: true }),
+        });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+        let popup;
+        captureDialogs(store, (dialog) => {
+            if (dialog.component === NumberPopup) {
+                popup = dialog.props;
+                dialog.close();
+            }
+        });
+
+        await store.crmcomSpendWallet(order);
+
+        expect(popup.subtitle).toInclude(`up to ${fmt(store, 21.5)} on this order`);
+        expect(popup.subtitle).toInclude("what this sale earns included");
+        expect(popup.isValid("21.50")).toBe(true);
+    });
+
+    test("a wallet whose spending is blocked is said to be, and nothing is asked", async () => {
+        const calls = mockCrmComServer({
+            preview: () => previewReply({ spendable: 0, allow_spending: false, spend_blocked: true }),
+        });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+        const dialogs = captureDialogs(store);
+        expect(store.crmcomSpendOffReason(order)).toBe("");
+
+        expect(await store.crmcomSpendWallet(order)).toBe(false);
+
+        expect(dialogs.at(-1).title).toBe("Spending blocked");
+        expect(dialogs.at(-1).body).toBe("Spending is blocked on this wallet.");
+        expect(operations(calls)).toEqual(["preview"]);
+        // The preview said so: Spend wallet is off, with the reason.
+        expect(store.crmcomSpendOffReason(order)).toBe("Spending is blocked on this wallet.");
+        // Known from the identification too, before any preview.
+        order.uiState.crmcomPreview = null;
+        order.getPartner().crmcom_spend_blocked = true;
+        expect(store.crmcomSpendOffReason(order)).toBe("Spending is blocked on this wallet.");
     });
 
     test("nothing is asked without a participant, twice, or when spending is off", async () => {

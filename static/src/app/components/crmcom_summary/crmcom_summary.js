@@ -49,6 +49,13 @@ export class CrmComSummary extends Component {
             preview.dataKey === this.order.getCrmComBasketKey()
         );
     }
+    /** Why *Spend wallet* is off (a sentence for its tooltip), or "". */
+    get spendOffReason() {
+        return this.pos.crmcomSpendOffReason(this.order);
+    }
+    get spendBlocked() {
+        return this.spendOffReason === this.pos.crmcomSpendBlockedMessage();
+    }
     get statusClass() {
         return this.isCurrent ? "" : "text-muted o_crmcom_stale";
     }
