@@ -37,6 +37,19 @@ _logger = logging.getLogger(__name__)
 API_PATH = "/crmapi/rest/v2/"
 SECRET_KEYS = frozenset({"token", "password", "api_key", "pass_code", "one_time_password"})
 MASK = "***"
+# Customers' identifiers: kept in the call log only masked, as much as recognising a customer
+# needs (a card's or phone's last four characters, an e-mail's first letter and domain).
+IDENTIFIER_KEYS = frozenset(
+    {
+        "authentication_code",
+        "email",
+        "email_address",
+        "phone",
+        "phone_number",
+        "mobile",
+        "mobile_number",
+    }
+)
 
 # Methods that only read, or whose repetition is harmless: safe to resend on 5xx or a
 # dropped connection. Anything else creates or changes something in CRM.COM and is resent
@@ -97,15 +110,55 @@ class CallRecord:
 
 
 def mask_secrets(value):
-    """Return a copy of a JSON-like value with every secret field replaced by ``***``."""
+    """Return a copy of a JSON-like value with every secret field replaced by ``***`` and
+    every customer identifier masked (:func:`mask_identifier`)."""
     if isinstance(value, dict):
-        return {
-            key: MASK if key in SECRET_KEYS and item not in (None, "") else mask_secrets(item)
-            for key, item in value.items()
-        }
+        return {key: _masked_item(key, item) for key, item in value.items()}
     if isinstance(value, list):
         return [mask_secrets(item) for item in value]
     return value
+
+
+def _masked_item(key, item):
+    if key in SECRET_KEYS and item not in (None, ""):
+        return MASK
+    if key in IDENTIFIER_KEYS and isinstance(item, str) and item:
+        return mask_identifier(item)
+    return mask_secrets(item)
+
+
+def mask_identifier(value):
+    """``value`` (a card number, phone, e-mail) as the call log keeps it."""
+    local, at, domain = value.partition("@")
+    if at:
+        return f"{local[:1]}{MASK}@{domain}"
+    return MASK + value[-4:] if len(value) > 8 else MASK
+
+
+def identifiers_in(value):
+    """The customer identifiers a JSON-like request holds."""
+    if isinstance(value, dict):
+        return {
+            found
+            for key, item in value.items()
+            for found in (
+                {item}
+                if key in IDENTIFIER_KEYS and isinstance(item, str) and item
+                else identifiers_in(item)
+            )
+        }
+    if isinstance(value, list):
+        return {found for item in value for found in identifiers_in(item)}
+    return set()
+
+
+def _without_identifiers(text, identifiers):
+    """``text`` (CRM.COM's message, its reply) with the request's identifiers masked."""
+    if not text:
+        return text
+    for identifier in sorted(identifiers, key=len, reverse=True):
+        text = text.replace(identifier, mask_identifier(identifier))
+    return text
 
 
 def parse_amount(value):
@@ -393,6 +446,10 @@ class CrmComClient:
             raise
         finally:
             record.duration = time.monotonic() - started
+            # CRM.COM's words may repeat what was asked: the log keeps none of it in clear.
+            if identifiers := identifiers_in(body):
+                record.message = _without_identifiers(record.message, identifiers)
+                record.response = _without_identifiers(record.response, identifiers)
             self._report(record)
 
     def _transport_error(self, method, exc):

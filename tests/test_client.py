@@ -23,6 +23,7 @@ from ..crmcom import (
 )
 from ..crmcom.client import (
     identifier,
+    mask_identifier,
     mask_secrets,
     normalise_amounts,
     parse_amount,
@@ -539,6 +540,27 @@ class TestCrmComClient(SimulatorMixin, PlainCase):
         self.assertEqual(self.records[-1].request["password"], "***")
         self.assertNotIn("secret", json.dumps(self.records[-1].request))
         self.assertNotIn(password_client.token_store.load().value, self.records[-1].response)
+
+    def test_the_log_keeps_customers_identifiers_masked(self):
+        client = self.client(api_key=API_KEY)
+        for code in ("4000123412341234", "+35799123456", "john.doe@example.com"):
+            client.show_participant({"access_token_identifier": {"authentication_code": code}})
+        with self.assertRaises(NotFoundError):
+            client.show_participant(
+                {"access_token_identifier": {"authentication_code": "4000999999999999"}}
+            )
+        logged = [
+            record.request["rewards_participant_identifier"]["access_token_identifier"][
+                "authentication_code"
+            ]
+            for record in self.records
+            if record.method == "rewards_participants/show"
+        ]
+        self.assertEqual(logged, ["***1234", "***3456", "j***@example.com", "***9999"])
+        dump = json.dumps([vars(r) for r in self.records], default=str)
+        for code in ("4000123412341234", "35799123456", "john.doe", "4000999999999999"):
+            self.assertNotIn(code, dump, "not in the request, CRM.COM's words nor its reply")
+        self.assertEqual(mask_identifier("1234"), "***", "too short to show any of it")
 
     def test_request_view_shortens_the_logged_request_then_secrets_are_masked(self):
         def first_product(body):

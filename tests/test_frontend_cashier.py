@@ -94,7 +94,8 @@ class TestCrmComCashier(LocalTimeoutsMixin, CrmComHttpCase):
         # Only the card was looked up: the other code is no card by the nomenclature.
         lookups = self.env["crmcom.call.log"].search([("method", "=", "rewards_participants/show")])
         self.assertEqual(len(lookups), 1)
-        self.assertIn("4000123412341234", lookups.request)
+        self.assertIn("***1234", lookups.request)
+        self.assertNotIn("4000123412341234", lookups.request, "kept masked")
         self.assertFalse(order.lines.filtered(lambda line: line.product_id == self._spend()))
 
     def test_slow_crmcom_receipt_prints_the_expected_award(self):
