@@ -613,7 +613,7 @@ class TestTillProperties(CashierCase):
     )
     def test_identify_with_an_unknown_code_is_not_found(self, query, method):
         # No example is throttled by the ones before.
-        self.env["crmcom.identify.quota"].search([]).unlink()
+        self.env["crmcom.identify.quota"].sudo().search([]).unlink()
         result = self.config._crmcom_identify(query, method)
         self.assertEqual((result.get("ok"), result.get("error")), (False, "not_found"), result)
 
