@@ -162,6 +162,9 @@ class CrmcomConnection(models.Model):
         default=MAX_PRODUCTS_PER_SYNC,
         help="Products sent per products/synchronise call; CRM.COM accepts at most 1,000.",
     )
+    # An administrator asked for a run from the settings: the scheduled action's next run is
+    # recorded as theirs.
+    sync_requested = fields.Boolean(readonly=True, copy=False)
     sync_description_field_id = _sync_field("description")
     sync_long_description_field_id = _sync_field("long_description")
     sync_type_field_id = _sync_field("type_identifier")

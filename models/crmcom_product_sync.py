@@ -110,7 +110,11 @@ class CrmcomProductSync(models.AbstractModel):
         """Scheduled action: every company connected to CRM.COM, incrementally."""
         companies = self.env["crmcom.connection"].sudo().search([("enabled", "=", True)]).company_id
         for company in companies:
-            run = self._sync_company(company, trigger="cron", commit=True)
+            connection = company._crmcom_connection()
+            trigger = "requested" if connection.sync_requested else "cron"
+            if connection.sync_requested:
+                connection.sync_requested = False
+            run = self._sync_company(company, trigger=trigger, commit=True)
             if run.state == "interrupted":
                 # Time limit or outage: the other companies wait for the next run.
                 return

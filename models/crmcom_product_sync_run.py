@@ -13,7 +13,11 @@ class CrmcomProductSyncRun(models.Model):
         "res.company", required=True, index=True, readonly=True, default=lambda s: s.env.company
     )
     trigger = fields.Selection(
-        [("cron", "Scheduled"), ("products", "Selected products")],
+        [
+            ("cron", "Scheduled"),
+            ("requested", "Started from the settings"),
+            ("products", "Selected products"),
+        ],
         required=True,
         default="cron",
         readonly=True,

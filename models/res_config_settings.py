@@ -290,6 +290,7 @@ class ResConfigSettings(models.TransientModel):
             )
         if full:
             engine._request_full_resync(company)
+        company._crmcom_connection().sync_requested = True
         self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_product_sync").sudo()._trigger()
         return notification(
             self.env._("CRM.COM product synchronisation"),

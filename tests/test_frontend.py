@@ -44,7 +44,8 @@ class TestCrmComSettingsPage(HttpCase):
                 {
                     "enabled": True,
                     "base_url": "https://crm.example.com",
-                    "unit": "STORE01",
+                    # Changed last, then tested without a save: the test saved it.
+                    "unit": "STORE02",
                     "auth_mode": "api_key",
                     "api_key": "TOUR-WEB-API-KEY",
                     "organisation": "Coffee Shops Ltd",

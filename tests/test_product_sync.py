@@ -402,7 +402,9 @@ class TestProductSync(SimulatorMixin, TransactionCase):
             self.env["ir.cron.trigger"].search_count([("cron_id", "=", self.cron.id)]),
             triggers + 2,
         )
-        self.assertEqual(self.run_cron().sent, 50)
+        run = self.run_cron()
+        self.assertEqual((run.sent, run.trigger), (50, "requested"), "recorded as asked for")
+        self.assertEqual(self.run_cron().trigger, "cron", "the next scheduled run is the cron's")
 
     # ------------------------------------------------------------------ per-product errors
 

@@ -100,5 +100,20 @@ registry.category("web_tour.tours").add("CrmComSettingsTour", {
                 "#crmcom_connection_setting div[name='crmcom_auth_mode'] input[data-value='api_key']:checked",
         },
         ...secretKept("crmcom_api_key", "A key is saved"),
+        // Test connection tests what the form shows: saved and tested in one click.
+        fill("crmcom_unit", "STORE02"),
+        {
+            content: "test the connection straight away",
+            trigger: "#crmcom_connection_setting button[name='action_crmcom_test_connection']",
+            run: "click",
+        },
+        {
+            content: "the test says how it went (the test server is out of reach here)",
+            trigger: ".o_notification:contains('CRM.COM connection failed')",
+        },
+        {
+            content: "and no dialog asked to save first",
+            trigger: "body:not(:has(.modal))",
+        },
     ],
 });
