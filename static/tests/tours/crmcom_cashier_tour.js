@@ -53,10 +53,14 @@ registry.category("web_tour.tours").add("CrmComOutageTour", {
     steps: () =>
         [
             CrmCom.startAndIdentify("4000123412341234"),
-            CrmCom.errorIs("CRM.COM unavailable"),
             {
-                content: "identification is off while CRM.COM is down",
-                trigger: ".modal .o_crmcom_outage:contains('cannot be reached')",
+                content: "identification is off while CRM.COM is down, said once",
+                trigger:
+                    ".modal .o_crmcom_outage:contains('CRM.COM unavailable'):contains('cannot be reached'):contains('customer list')",
+            },
+            {
+                content: "not also as an error of the search",
+                trigger: ".modal:not(:has(.o_crmcom_identify_error))",
             },
             {
                 content: "search disabled",

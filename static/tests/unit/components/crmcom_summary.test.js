@@ -159,3 +159,19 @@ test("says when what can be spent counts this sale's own award", async () => {
     expect(".o_crmcom_includes_award").toHaveText("incl. this sale's award");
     expect(".o_crmcom_spend_button").toBeEnabled();
 });
+
+test("the wallet is marked as last known while CRM.COM cannot say", async () => {
+    mockCrmComServer({ preview: () => previewReply({ balance: 42 }) });
+    const store = await setupCrmComEnv();
+    const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+    freezeTime();
+
+    await mountWithCleanup(CrmComSummary, { props: { order } });
+    await waitForPreview();
+    expect(".o_crmcom_last_known").toHaveCount(0);
+
+    store._crmcomSetOutage("CRM.COM is down.");
+    await animationFrame();
+    expect(".o_crmcom_balance .small").toHaveText("Wallet (last known)");
+    store._crmcomClearOutage();
+});

@@ -56,6 +56,10 @@ export class CrmComSummary extends Component {
     get spendBlocked() {
         return this.spendOffReason === this.pos.crmcomSpendBlockedMessage();
     }
+    /** The wallet shown is the one the till last heard of, not CRM.COM's answer now. */
+    get balanceIsLastKnown() {
+        return !this.spend && (this.pos.crmcomIsDown || this.preview.status === "error");
+    }
     get statusClass() {
         return this.isCurrent ? "" : "text-muted o_crmcom_stale";
     }

@@ -33,6 +33,12 @@ export class CrmComIdentifyDialog extends Component {
         return this.methods.find((method) => method.key === this.state.method)?.placeholder || "";
     }
 
+    /** The outage is said once, by the banner: not again as this search's error. */
+    get showsError() {
+        const error = this.state.error;
+        return Boolean(error) && !(this.pos.crmcomIsDown && error.error === "unreachable");
+    }
+
     get errorTitle() {
         return this.state.error ? this.pos.crmcomErrorTitle(this.state.error) : "";
     }
