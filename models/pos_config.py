@@ -196,9 +196,7 @@ class PosConfig(models.Model):
             "name": partner.name,
             "balance": partner.crmcom_balance,
             "spend_blocked": partner.crmcom_spend_blocked,
-            "currency": (
-                (participant.get("currency") or {}).get("code") or self.company_id.currency_id.name
-            ),
+            "currency": partner.crmcom_wallet_currency or self.currency_id.name,
         }
 
     def _crmcom_preview(self, order):
@@ -228,6 +226,8 @@ class PosConfig(models.Model):
         spendable = min(spendable, total)
         if not allowed or spendable < minimum or spendable <= 0:
             spendable = 0.0
+        if self._crmcom_other_currency(basket["partner"]):
+            spendable = 0.0  # what CRM.COM's conversion would give is unknown
         currency = self.company_id.currency_id
         balance = currency.round(float(preview.get("wallet_balance") or 0))
         return {
@@ -242,6 +242,7 @@ class PosConfig(models.Model):
             "balance": balance,
             "allow_spending": bool(allowed),
             "spend_blocked": basket["partner"].crmcom_spend_blocked,
+            "wallet_currency": basket["partner"].crmcom_wallet_currency or self.currency_id.name,
         }
 
     def _crmcom_spend(self, order, amount):
@@ -249,6 +250,17 @@ class PosConfig(models.Model):
         basket, refusal = self._crmcom_basket(order)
         if refusal:
             return refusal
+        if wallet_currency := self._crmcom_other_currency(basket["partner"]):
+            return self._crmcom_refusal(
+                "currency",
+                self.env._(
+                    "This customer's wallet is in %(wallet)s and this till sells in "
+                    "%(till)s: CRM.COM Rewards cannot convert, so the wallet cannot be spent "
+                    "here.",
+                    wallet=wallet_currency,
+                    till=self.currency_id.name,
+                ),
+            )
         currency = self.company_id.currency_id
         amount = _clean_amount(amount)
         lines = self.env["crmcom.purchase"]._product_lines(basket["lines"])
@@ -274,6 +286,11 @@ class PosConfig(models.Model):
         except CrmComError as exc:
             return self._crmcom_error(exc)
         return self._crmcom_spend_result(purchase, amount)
+
+    def _crmcom_other_currency(self, partner):
+        """The currency of ``partner``'s wallet when it is not the till's, else False."""
+        wallet = partner.crmcom_wallet_currency
+        return wallet if wallet and wallet != self.currency_id.name else False
 
     def _crmcom_order_is_open(self, uuid):
         """Whether the order ``uuid`` is this till's to spend on: Odoo has not received it
@@ -474,6 +491,7 @@ class PosConfig(models.Model):
             "unreachable": self.env._("CRM.COM unavailable"),
             "locked": self.env._("Wallet already spent"),
             "throttled": self.env._("Too many customers not found"),
+            "currency": self.env._("Wallet in another currency"),
         }.get(code, self.env._("CRM.COM Rewards"))
 
     def _crmcom_error(self, exc, query=None):

@@ -26,6 +26,7 @@ class ResPartner(models.Model):
             "crmcom_balance",
             "crmcom_balance_date",
             "crmcom_spend_blocked",
+            "crmcom_wallet_currency",
         }
     )
 
@@ -51,6 +52,12 @@ class ResPartner(models.Model):
         help="CRM.COM said, when the customer was last identified, that spending is blocked "
         "on their wallet.",
     )
+    crmcom_wallet_currency = fields.Char(
+        string="CRM.COM wallet currency",
+        readonly=True,
+        copy=False,
+        help="The currency of the customer's CRM.COM wallet (ISO code), as CRM.COM said.",
+    )
 
     @api.model
     def _load_pos_data_fields(self, config):
@@ -59,11 +66,12 @@ class ResPartner(models.Model):
             "crmcom_participant_number",
             "crmcom_balance",
             "crmcom_spend_blocked",
+            "crmcom_wallet_currency",
         ]
 
-    def _crmcom_set_balance(self, balance, blocked=None):
-        """Remember the last balance CRM.COM reported (and whether spending is blocked, when
-        it said: ``blocked`` not None); best effort, never waits nor fails.
+    def _crmcom_set_balance(self, balance, blocked=None, currency=None):
+        """Remember the last balance CRM.COM reported (and, when it said, whether spending is
+        blocked and the wallet's currency); best effort, never waits nor fails.
 
         Two tills (or outbox workers) serving one customer at once both update this row. A
         transaction that had to wait for the other, then fail on a serialisation error, would
@@ -76,10 +84,13 @@ class ResPartner(models.Model):
         values = {"crmcom_balance": balance, "crmcom_balance_date": fields.Datetime.now()}
         if blocked is not None:
             values["crmcom_spend_blocked"] = blocked
+        if currency:
+            values["crmcom_wallet_currency"] = currency
         changed = self.filtered(
             lambda partner: (
                 partner.crmcom_balance != balance
                 or (blocked is not None and partner.crmcom_spend_blocked != blocked)
+                or (currency and partner.crmcom_wallet_currency != currency)
             )
         )
         if not changed:
@@ -130,7 +141,8 @@ class ResPartner(models.Model):
                     "crmcom_participant_number": number,
                 }
             )
-        partner._crmcom_set_balance(balance, spend_blocked(participant))
+        currency = (participant.get("currency") or {}).get("code")
+        partner._crmcom_set_balance(balance, spend_blocked(participant), currency)
         return partner
 
     def action_crmcom_refresh_balance(self):

@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--token-lifetime", type=int, default=7200, metavar="SECONDS", help="default: 7200"
     )
+    parser.add_argument(
+        "--currency",
+        default="EUR",
+        help="the organisation's currency, its wallets' (ISO code; default: EUR)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -30,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         args.port,
         seed=not args.no_seed,
         config=SimulatorConfig(token_lifetime=args.token_lifetime),
+        currency=args.currency.upper(),
     )
     stopping = threading.Event()
 

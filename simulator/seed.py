@@ -129,5 +129,5 @@ def credentials_text() -> str:
         name = " ".join(demo.owner[:2])
         flags = " TERMINATED" if demo.terminated else " SPEND BLOCKED" if demo.spend_blocked else ""
         codes = ", ".join(code for _kind, code in demo.tokens)
-        lines.append(f"  {demo.number} {name:<20} EUR {demo.balance:>6}  {codes}{flags}")
+        lines.append(f"  {demo.number} {name:<20} {demo.balance:>6}  {codes}{flags}")
     return "\n".join(lines)

@@ -64,10 +64,14 @@ class SimulatorServer:
         port: int = 0,
         seed: bool = True,
         config: SimulatorConfig | None = None,
+        currency: str = "EUR",
     ) -> None:
+        if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+            raise ValueError("currency must be an ISO 4217 code such as EUR")
         self.config = config if config is not None else SimulatorConfig()
         self._initial_config = SimulatorConfig(**self.config.as_dict())
-        self.state = State()
+        self.currency = currency
+        self.state = State(currency)
         self.faults = FaultInjector()
         # API requests received per method, answered or not: what reached this server.
         self.received = Counter()
@@ -116,7 +120,7 @@ class SimulatorServer:
         with self._received_lock:
             self.received.clear()
         with self.state.lock:
-            self.state.clear()
+            self.state.clear(self.currency)
             self.config.copy_from(self._initial_config)
             if seed:
                 seed_state(self.state)

@@ -292,14 +292,15 @@ def _b64url(raw: bytes) -> str:
 
 
 class State:
-    def __init__(self) -> None:
+    def __init__(self, currency: str = "EUR") -> None:
         self.lock = threading.RLock()
-        self.clear()
+        self.clear(currency)
 
-    def clear(self) -> None:
+    def clear(self, currency: str = "EUR") -> None:
         with self.lock:
             self.organisation = ORGANISATION
-            self.currency = Currency("CUR-EUR", "EUR", "Euro")
+            # The organisation's one currency: its wallets' and its units'.
+            self.currency = Currency(f"CUR-{currency}", currency, currency)
             self.units: dict[str, Unit] = {}
             self.users: dict[str, User] = {}
             self.api_keys: dict[str, ApiKey] = {}

@@ -43,7 +43,10 @@ class SimulatorMixin:
 
     @classmethod
     def start_simulator(cls):
-        cls.simulator = SimulatorServer(host="127.0.0.1", port=0, seed=True)
+        # Wallets in the currency the company sells in, as a real organisation's would be.
+        env = getattr(cls, "env", None)
+        currency = env.company.currency_id.name if env is not None else "EUR"
+        cls.simulator = SimulatorServer(host="127.0.0.1", port=0, seed=True, currency=currency)
         cls.simulator.start()
         cls.addClassCleanup(cls.simulator.stop)
 

@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..models.crmcom_purchase import REFUSALS_BEFORE_PARKING
+from ..simulator.state import Currency
 from .common import API_KEY, JOHN_CARD, CashierCase
 
 PURCHASE_CREATE = "customer_events/purchases/create"
@@ -139,6 +140,25 @@ class TestCashierServer(CashierCase):
         preview = self.config._crmcom_preview(self.basket(blocky))
         self.assertEqual((preview["spend_blocked"], preview["spendable"]), (True, 0.0))
         self.assertFalse(self.john().crmcom_spend_blocked)
+
+    def test_a_wallet_in_another_currency_is_shown_as_such_and_never_spent(self):
+        till_currency = self.config.currency_id.name
+        other = "GBP" if till_currency != "GBP" else "EUR"
+        self.simulator.state.currency = Currency(f"CUR-{other}", other, other)
+        result = self.identify()
+        self.assertEqual(result["currency"], other)
+        john = self.env["res.partner"].browse(result["partner_id"])
+        self.assertEqual(john.crmcom_wallet_currency, other)
+        preview = self.config._crmcom_preview(self.basket(john))
+        self.assertEqual((preview["wallet_currency"], preview["spendable"]), (other, 0.0))
+        spent = self.config._crmcom_spend(self.basket(john), 5)
+        self.assertEqual((spent["ok"], spent["error"]), (False, "currency"), spent)
+        self.assertIn(other, spent["message"])
+        self.assertFalse(self.simulator_state()["spend_requests"], "CRM.COM is asked nothing")
+        # Back in the till's currency: spent as usual.
+        self.simulator.state.currency = Currency(f"CUR-{till_currency}", till_currency, "")
+        self.identify()
+        self.assertTrue(self.config._crmcom_spend(self.basket(john), 5)["ok"])
 
     # ------------------------------------------------------------------ spend
 

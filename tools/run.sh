@@ -3,7 +3,8 @@
 # add-on and demo data) in the foreground. Ctrl-C stops both.
 #
 # Environment: RUN_DB (default crmcom_demo), HTTP_PORT (8069), SIM_PORT (8079),
-# NO_SIMULATOR=1 to skip the simulator, extra Odoo arguments as script arguments.
+# SIM_CURRENCY (USD: the demo company's) for the wallets, NO_SIMULATOR=1 to skip the simulator,
+# extra Odoo arguments as script arguments.
 set -euo pipefail
 # shellcheck source=tools/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -39,7 +40,9 @@ trap 'exit 130' INT TERM
 if [[ "${NO_SIMULATOR:-0}" != "1" ]]; then
     port_busy "$SIM_PORT" && die "port $SIM_PORT is in use (simulator already running?): set SIM_PORT or NO_SIMULATOR=1"
     log "starting the CRM.COM simulator on 127.0.0.1:$SIM_PORT (log: $BUILD_DIR/logs/simulator.log)"
-    (cd "$REPO" && exec "$VENV/bin/python" -m simulator --host 127.0.0.1 --port "$SIM_PORT") \
+    # The wallets in the currency the demo company sells in (Odoo's demo: US dollars).
+    (cd "$REPO" && exec "$VENV/bin/python" -m simulator --host 127.0.0.1 --port "$SIM_PORT" \
+        --currency "${SIM_CURRENCY:-USD}") \
         >"$BUILD_DIR/logs/simulator.log" 2>&1 &
     SIM_PID=$!
     for _ in $(seq 1 50); do

@@ -336,6 +336,19 @@ patch(PosStore.prototype, {
         }
         return "";
     },
+    /** The wallet's currency code when it is not the till's (CRM.COM's conversion is
+     * unknown: such a wallet is shown in its currency and never spent here), else "". */
+    crmcomOtherWalletCurrency(partner) {
+        const code = partner?.crmcom_wallet_currency;
+        return code && code !== this.currency.name ? code : "";
+    },
+    /** A wallet amount as the cashier reads it: in the till's currency, or in the wallet's. */
+    crmcomFormatWallet(amount, partner) {
+        const code = this.crmcomOtherWalletCurrency(partner);
+        return code
+            ? `${code} ${(amount || 0).toFixed(2)}`
+            : this.env.utils.formatCurrency(amount || 0);
+    },
     crmcomSpendBlockedMessage() {
         return _t("Spending is blocked on this wallet.");
     },
@@ -352,6 +365,13 @@ patch(PosStore.prototype, {
         const current = preview?.data && preview.dataKey === order.getCrmComBasketKey();
         if (participant.crmcom_spend_blocked || (current && preview.data.spend_blocked)) {
             return this.crmcomSpendBlockedMessage();
+        }
+        const code = this.crmcomOtherWalletCurrency(participant);
+        if (code) {
+            return _t(
+                "This wallet is in %(wallet)s and the till sells in %(till)s: it cannot be spent here.",
+                { wallet: code, till: this.currency.name }
+            );
         }
         return "";
     },
@@ -387,6 +407,13 @@ patch(PosStore.prototype, {
             this.dialog.add(AlertDialog, {
                 title: _t("Nothing to pay"),
                 body: _t("Add products to the order before spending the wallet."),
+            });
+            return false;
+        }
+        if (this.crmcomOtherWalletCurrency(participant)) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Wallet in another currency"),
+                body: this.crmcomSpendOffReason(order),
             });
             return false;
         }

@@ -318,6 +318,24 @@ describe("PosStore - CRM.COM wallet spend", () => {
         expect(store.crmcomSpendOffReason(order)).toBe("Spending is blocked on this wallet.");
     });
 
+    test("a wallet in another currency is shown in it and never spent here", async () => {
+        const calls = mockCrmComServer({ preview: () => previewReply() });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+        const partner = order.getPartner();
+        const other = store.currency.name === "EUR" ? "GBP" : "EUR";
+        const dialogs = captureDialogs(store);
+        expect(store.crmcomFormatWallet(25, partner)).toBe(fmt(store, 25));
+
+        partner.crmcom_wallet_currency = other;
+
+        expect(store.crmcomFormatWallet(25, partner)).toBe(`${other} 25.00`);
+        expect(store.crmcomSpendOffReason(order)).toInclude(other);
+        expect(await store.crmcomSpendWallet(order)).toBe(false);
+        expect(dialogs.at(-1).title).toBe("Wallet in another currency");
+        expect(calls).toEqual([]);
+    });
+
     test("nothing is asked without a participant, twice, or when spending is off", async () => {
         let preview = previewReply({ allow_spending: false, spendable: 0, balance: 3 });
         const calls = mockCrmComServer({ preview: () => preview });

@@ -53,6 +53,9 @@ export class CrmComSummary extends Component {
     get spendOffReason() {
         return this.pos.crmcomSpendOffReason(this.order);
     }
+    formatWallet(amount) {
+        return this.pos.crmcomFormatWallet(amount, this.participant);
+    }
     get spendBlocked() {
         return this.spendOffReason === this.pos.crmcomSpendBlockedMessage();
     }

@@ -39,6 +39,14 @@ export class CrmComIdentifyDialog extends Component {
         return Boolean(error) && !(this.pos.crmcomIsDown && error.error === "unreachable");
     }
 
+    /** In the wallet's currency when it is not the till's. */
+    get resultBalance() {
+        const result = this.state.result;
+        return this.pos.crmcomFormatWallet(result.balance, {
+            crmcom_wallet_currency: result.currency,
+        });
+    }
+
     get errorTitle() {
         return this.state.error ? this.pos.crmcomErrorTitle(this.state.error) : "";
     }
