@@ -164,7 +164,7 @@ class CrmcomConnection(models.Model):
     )
     # An administrator asked for a run from the settings: the scheduled action's next run is
     # recorded as theirs.
-    sync_requested = fields.Boolean(readonly=True, copy=False)
+    sync_requested = fields.Boolean(string="Synchronisation asked for", readonly=True, copy=False)
     sync_description_field_id = _sync_field("description")
     sync_long_description_field_id = _sync_field("long_description")
     sync_type_field_id = _sync_field("type_identifier")

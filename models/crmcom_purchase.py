@@ -146,7 +146,7 @@ class CrmcomPurchase(models.Model):
     spent = fields.Monetary(readonly=True, help="What CRM.COM actually spent.")
     balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
     # Read from CRM.COM once the sale was in: an empty wallet and an unread one both hold 0.
-    balance_known = fields.Boolean(readonly=True)
+    balance_known = fields.Boolean(string="Balance after known", readonly=True)
     replaces_id = fields.Many2one(
         "crmcom.purchase",
         readonly=True,

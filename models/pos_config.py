@@ -36,7 +36,10 @@ class PosConfig(models.Model):
     # What the till's identify dialog offers, in order: [{"key", "label", "placeholder"}].
     crmcom_identification_choices = fields.Json(compute="_compute_crmcom_identification_choices")
     # How long the till waits after payment for the award its receipt prints (a setting).
-    crmcom_receipt_wait_seconds = fields.Integer(compute="_compute_crmcom_receipt_wait_seconds")
+    crmcom_receipt_wait_seconds = fields.Integer(
+        string="Wait for the award on the receipt (seconds)",
+        compute="_compute_crmcom_receipt_wait_seconds",
+    )
     crmcom_discount_product_id = fields.Many2one(
         "product.product",
         string="Wallet spend product",

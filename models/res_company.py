@@ -8,7 +8,7 @@ class ResCompany(models.Model):
     # Read through this field (as sudo: the till's users may not read connections), the
     # connection is fetched once per transaction, however often a till request needs it.
     crmcom_connection_ids = fields.One2many(
-        "crmcom.connection", "company_id", groups="base.group_system"
+        "crmcom.connection", "company_id", string="CRM.COM connection", groups="base.group_system"
     )
 
     # ------------------------------------------------------------------ CRM.COM connection
