@@ -147,6 +147,13 @@ class CrmcomPurchase(models.Model):
     balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
     # Read from CRM.COM once the sale was in: an empty wallet and an unread one both hold 0.
     balance_known = fields.Boolean(string="Balance after known", readonly=True)
+    # What the purchase holds in CRM.COM now: nothing once cancelled (the list's totals).
+    booked_awarded = fields.Monetary(
+        string="Awarded (booked)", compute="_compute_booked", store=True, readonly=True
+    )
+    booked_spent = fields.Monetary(
+        string="Spent (booked)", compute="_compute_booked", store=True, readonly=True
+    )
     replaces_id = fields.Many2one(
         "crmcom.purchase",
         readonly=True,
@@ -212,6 +219,13 @@ class CrmcomPurchase(models.Model):
 
     def _client(self):
         return self.company_id._crmcom_client(related=self)
+
+    @api.depends("state", "awarded", "spent")
+    def _compute_booked(self):
+        for purchase in self:
+            cancelled = purchase.state in (CANCELLED, TO_CANCEL)
+            purchase.booked_awarded = 0.0 if cancelled else purchase.awarded
+            purchase.booked_spent = 0.0 if cancelled else purchase.spent
 
     # ------------------------------------------------------------------ transitions
 
@@ -596,6 +610,19 @@ class CrmcomPurchase(models.Model):
             "awarded": self.awarded if posted else None,
             "spent": self.spent,
             "balance_after": self.balance_after if posted and self.balance_known else None,
+        }
+
+    def _receipt_of_sale(self):
+        """What the receipt of the sale says of this purchase, and says again on every
+        reprint: what CRM.COM confirmed for the sale, even once a refund cancelled it."""
+        self.ensure_one()
+        confirmed = bool(self.crmcom_number) or self.state == POSTED
+        return {
+            "confirmed": confirmed,
+            "cancelled": self.state == CANCELLED and not confirmed,
+            "awarded": self.awarded if confirmed else None,
+            "spent": self.spent,
+            "balance_after": self.balance_after if self.balance_known else None,
         }
 
     def _submit_for_receipt(self, seconds):

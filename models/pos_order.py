@@ -17,7 +17,12 @@ class PosOrder(models.Model):
     _name = "pos.order"
     _inherit = ["pos.order", "crmcom.server.fields.mixin"]
     _crmcom_server_fields = frozenset(
-        {"crmcom_purchase_id", "crmcom_participant_number", "crmcom_participant_name"}
+        {
+            "crmcom_purchase_id",
+            "crmcom_sale_purchase_id",
+            "crmcom_participant_number",
+            "crmcom_participant_name",
+        }
     )
 
     crmcom_purchase_id = fields.Many2one(
@@ -26,6 +31,25 @@ class PosOrder(models.Model):
         readonly=True,
         copy=False,
         index="btree_not_null",
+    )
+    # The purchase made at the sale, kept when a refund replaces it: what the sale's receipt,
+    # and each reprint of it, says.
+    crmcom_sale_purchase_id = fields.Many2one(
+        "crmcom.purchase",
+        string="CRM.COM purchase of the sale",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+    )
+    crmcom_receipt = fields.Json(
+        string="CRM.COM figures of the receipt", compute="_compute_crmcom_receipt"
+    )
+    # Of a refund: the CRM.COM purchases of the orders it refunds (the sale's, cancelled, and
+    # its replacement for what was kept).
+    crmcom_refunded_purchase_ids = fields.Many2many(
+        "crmcom.purchase",
+        string="CRM.COM purchases refunded",
+        compute="_compute_crmcom_refunded_purchase_ids",
     )
     crmcom_participant_number = fields.Char(string="CRM.COM participant", readonly=True, copy=False)
     crmcom_participant_name = fields.Char(string="CRM.COM customer", readonly=True, copy=False)
@@ -45,6 +69,29 @@ class PosOrder(models.Model):
         string="CRM.COM calls",
         groups="base.group_system",
     )
+
+    @api.depends(
+        "crmcom_sale_purchase_id.state",
+        "crmcom_sale_purchase_id.crmcom_number",
+        "crmcom_sale_purchase_id.awarded",
+        "crmcom_sale_purchase_id.spent",
+        "crmcom_sale_purchase_id.balance_after",
+        "crmcom_sale_purchase_id.balance_known",
+        "crmcom_purchase_id",
+    )
+    def _compute_crmcom_receipt(self):
+        for order in self:
+            purchase = (order.crmcom_sale_purchase_id or order.crmcom_purchase_id).sudo()
+            order.crmcom_receipt = purchase._receipt_of_sale() if purchase else False
+
+    @api.depends("lines.refunded_orderline_id")
+    def _compute_crmcom_refunded_purchase_ids(self):
+        purchases = self.env["crmcom.purchase"].sudo()
+        for order in self:
+            refunded = order.lines.refunded_orderline_id.order_id
+            order.crmcom_refunded_purchase_ids = (
+                purchases.search([("pos_order_id", "in", refunded.ids)]) if refunded else False
+            )
 
     @api.depends("crmcom_purchase_id")
     def _compute_crmcom_call_log_ids(self):
@@ -150,6 +197,7 @@ class PosOrder(models.Model):
         self.sudo().write(
             {
                 "crmcom_purchase_id": purchase.id,
+                "crmcom_sale_purchase_id": purchase.id,
                 "crmcom_participant_number": number,
                 "crmcom_participant_name": partner.name,
             }

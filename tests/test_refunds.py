@@ -48,8 +48,12 @@ class TestRefunds(CashierCase):
         order = self.paid_order(john, "uuid-r1")
         self.run_submit_cron()
         self.assertEqual(self.wallet(), 26.5)
+        purchase = order.crmcom_purchase_id
+        self.assertEqual(purchase.booked_awarded, 1.5)
         self.refund(order)
         self.assertEqual(order.crmcom_state, "cancelled")
+        # The awards list's totals add nothing for it any more; the award itself is kept.
+        self.assertEqual((purchase.booked_awarded, purchase.awarded), (0.0, 1.5))
         self.assertEqual(self.crm_purchases(), [])
         self.assertEqual(len(self.crm_purchases("CANCELLED")), 1)
         self.assertEqual(self.wallet(), 25.0)
@@ -71,8 +75,27 @@ class TestRefunds(CashierCase):
             john, "uuid-r3", discount=20, products=[(self.desk, 1), (self.lamp, 1)]
         )
         self.assertEqual(self.wallet(), 7.0)  # 25.00 + 2.00 awarded - 20.00 spent
-        self.refund(order, keep=(self.desk, self.spend_product))  # the lamp comes back
+        receipt = order.crmcom_receipt
+        self.assertEqual(
+            receipt,
+            {
+                "confirmed": True,
+                "cancelled": False,
+                "awarded": 2.0,
+                "spent": 20.0,
+                "balance_after": 7.0,
+            },
+        )
+        refund = self.refund(order, keep=(self.desk, self.spend_product))  # the lamp comes back
         replacement = order.crmcom_purchase_id
+        # The sale's receipt (and every reprint) still says what happened at the sale.
+        order.invalidate_recordset()
+        self.assertEqual(order.crmcom_receipt, receipt)
+        # The refund shows the sale's purchase, cancelled, and its replacement.
+        self.assertEqual(
+            refund.crmcom_refunded_purchase_ids.sorted("id").mapped("state"),
+            ["cancelled", "posted"],
+        )
         self.assertEqual(replacement.state, "posted")
         self.assertEqual(replacement.amount_total, 30.0)
         # The desk is 30/40 of the basket: it keeps 15.00 of the 20.00 spent, and 1.50 award.

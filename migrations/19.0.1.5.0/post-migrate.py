@@ -1,4 +1,5 @@
-"""19.0.1.5.0: the contacts of CRM.COM participants belong to one company.
+"""19.0.1.5.0: the contacts of CRM.COM participants belong to one company; each sale keeps
+the purchase its receipt printed.
 
 Earlier versions made them shared (no company) unless another company had the same number:
 a company connected to another CRM.COM organisation then used, and wrote the balance of,
@@ -37,3 +38,12 @@ def migrate(cr, version):
               AND COALESCE(owner.companies[1], connected.company_id) IS NOT NULL"""
     )
     _logger.info("%s CRM.COM participants' contacts given to their company", cr.rowcount)
+    # The purchase of each sale, whose figures its receipt prints: the first of the order
+    # (later ones replace it after a refund).
+    cr.execute(
+        """UPDATE pos_order sale
+              SET crmcom_sale_purchase_id = (
+                    SELECT min(purchase.id) FROM crmcom_purchase purchase
+                     WHERE purchase.pos_order_id = sale.id AND purchase.replaces_id IS NULL)
+            WHERE sale.crmcom_purchase_id IS NOT NULL"""
+    )

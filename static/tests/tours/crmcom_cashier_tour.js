@@ -229,5 +229,12 @@ registry.category("web_tour.tours").add("CrmComRefundTour", {
             PaymentScreen.clickPaymentMethod("Bank"),
             PaymentScreen.clickValidate(),
             ReceiptScreen.isShown(),
+            // The refund's receipt says what went back to the wallet, nothing of an award.
+            CrmCom.receiptHas(".o_crmcom_receipt_restored", "8.42"),
+            {
+                content: "no award nor balance on the refund's receipt",
+                trigger:
+                    ".receipt-screen .o_crmcom_receipt:not(:has(.o_crmcom_receipt_awarded, .o_crmcom_receipt_balance))",
+            },
         ].flat(),
 });

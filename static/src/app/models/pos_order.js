@@ -182,6 +182,7 @@ patch(PosOrder.prototype, {
         this.crmcom_awarded = 0;
         this.crmcom_balance_after = 0;
         this.crmcom_balance_known = false;
+        this.crmcom_receipt = false;
         this.selectOrderline(this.getLastOrderline());
     },
     /** What the receipt says about CRM.COM Rewards, or false. */
@@ -191,8 +192,22 @@ patch(PosOrder.prototype, {
         if (!number) {
             return false;
         }
-        const posted = this.crmcom_state === "posted";
-        const cancelled = this.crmcom_state === "cancelled";
+        const name = this.crmcom_participant_name || partner?.name || "";
+        if (this.isRefund) {
+            // A refund's receipt says what it gave back to the wallet; CRM.COM then reverses
+            // the sale's award for the goods returned.
+            return { name, number, refund: true, restored: -this.getCrmComSpentAmount() };
+        }
+        // The figures of the sale itself, as the server keeps them (a refund later does not
+        // change them), else as the till last heard of them.
+        const sale = this.crmcom_receipt;
+        const posted = sale ? Boolean(sale.confirmed) : this.crmcom_state === "posted";
+        const cancelled = sale ? Boolean(sale.cancelled) : this.crmcom_state === "cancelled";
+        const balance = sale
+            ? sale.balance_after
+            : this.crmcom_balance_known
+              ? this.crmcom_balance_after
+              : null;
         // Not confirmed yet: what the preview of this very basket said it earns.
         const preview = this.uiState?.crmcomPreview;
         const expected =
@@ -203,15 +218,15 @@ patch(PosOrder.prototype, {
                 ? preview.data.award
                 : null;
         return {
-            name: this.crmcom_participant_name || partner?.name || "",
+            name,
             number,
             posted,
             cancelled,
-            awarded: this.crmcom_awarded || 0,
+            awarded: (sale ? sale.awarded : this.crmcom_awarded) || 0,
             expected,
-            spent: this.crmcom_spent || this.getCrmComSpentAmount(),
-            balance: this.crmcom_balance_after || 0,
-            balanceKnown: posted && Boolean(this.crmcom_balance_known),
+            spent: (sale ? sale.spent : this.crmcom_spent) || this.getCrmComSpentAmount(),
+            balance: balance || 0,
+            balanceKnown: posted && balance !== null && balance !== undefined,
         };
     },
 });

@@ -219,6 +219,13 @@ patch(PosStore.prototype, {
             crmcom_awarded: result.awarded || 0,
             crmcom_balance_after: result.balance_after || 0,
             crmcom_balance_known: isKnown(result.balance_after),
+            crmcom_receipt: {
+                confirmed: true,
+                cancelled: false,
+                awarded: result.awarded || 0,
+                spent: result.spent || 0,
+                balance_after: isKnown(result.balance_after) ? result.balance_after : null,
+            },
         });
         const partner = order.getCrmComParticipant();
         if (partner && isKnown(result.balance_after)) {
@@ -497,6 +504,13 @@ patch(PosStore.prototype, {
             crmcom_spent: spent,
             crmcom_balance_after: result.balance_after || 0,
             crmcom_balance_known: isKnown(result.balance_after),
+            crmcom_receipt: {
+                confirmed: true,
+                cancelled: false,
+                awarded: result.awarded || 0,
+                spent,
+                balance_after: isKnown(result.balance_after) ? result.balance_after : null,
+            },
         });
         if (isKnown(result.balance_after)) {
             participant.crmcom_balance = result.balance_after;

@@ -368,6 +368,29 @@ describe("pos.order - CRM.COM basket", () => {
             balanceKnown: true,
         });
 
+        // Refunded later: the sale's receipt keeps the figures the server kept of the sale.
+        Object.assign(order, {
+            crmcom_state: "cancelled",
+            crmcom_receipt: {
+                confirmed: true,
+                cancelled: false,
+                awarded: 0.5,
+                spent: 2,
+                balance_after: null,
+            },
+        });
+        expect(order.getCrmComReceiptData()).toEqual({
+            name: "Maria Rewards",
+            number: "P-000123",
+            posted: true,
+            cancelled: false,
+            awarded: 0.5,
+            expected: null,
+            spent: 2,
+            balance: 0,
+            balanceKnown: false,
+        });
+
         const plain = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]], {
             partnerId: PLAIN_PARTNER_ID,
         });
