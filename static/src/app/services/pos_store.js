@@ -18,6 +18,25 @@ export const CRMCOM_PREVIEW_DELAY_MS = 400;
 const previewTimers = new Map();
 /** Whether the server sent a figure (it sends null for what CRM.COM did not say). */
 const isKnown = (amount) => amount !== null && amount !== undefined;
+
+/** The order's fields once CRM.COM confirmed its purchase (`result`: the spend or award
+ * route's reply), the receipt's figures of the sale included. */
+function confirmedFigures(result, spent) {
+    const balance = isKnown(result.balance_after) ? result.balance_after : null;
+    return {
+        crmcom_state: "posted",
+        crmcom_awarded: result.awarded || 0,
+        crmcom_balance_after: balance || 0,
+        crmcom_balance_known: balance !== null,
+        crmcom_receipt: {
+            confirmed: true,
+            cancelled: false,
+            awarded: result.awarded || 0,
+            spent,
+            balance_after: balance,
+        },
+    };
+}
 let previewSequence = 0;
 
 patch(PosStore.prototype, {
@@ -214,19 +233,7 @@ patch(PosStore.prototype, {
         if (!result?.ok || result.state !== "posted") {
             return false;
         }
-        Object.assign(order, {
-            crmcom_state: "posted",
-            crmcom_awarded: result.awarded || 0,
-            crmcom_balance_after: result.balance_after || 0,
-            crmcom_balance_known: isKnown(result.balance_after),
-            crmcom_receipt: {
-                confirmed: true,
-                cancelled: false,
-                awarded: result.awarded || 0,
-                spent: result.spent || 0,
-                balance_after: isKnown(result.balance_after) ? result.balance_after : null,
-            },
-        });
+        Object.assign(order, confirmedFigures(result, result.spent || 0));
         const partner = order.getCrmComParticipant();
         if (partner && isKnown(result.balance_after)) {
             partner.crmcom_balance = result.balance_after;
@@ -499,18 +506,8 @@ patch(PosStore.prototype, {
         Object.assign(order, {
             crmcom_participant_number: participant.crmcom_participant_number,
             crmcom_participant_name: participant.name,
-            crmcom_state: "posted",
-            crmcom_awarded: result.awarded || 0,
             crmcom_spent: spent,
-            crmcom_balance_after: result.balance_after || 0,
-            crmcom_balance_known: isKnown(result.balance_after),
-            crmcom_receipt: {
-                confirmed: true,
-                cancelled: false,
-                awarded: result.awarded || 0,
-                spent,
-                balance_after: isKnown(result.balance_after) ? result.balance_after : null,
-            },
+            ...confirmedFigures(result, spent),
         });
         if (isKnown(result.balance_after)) {
             participant.crmcom_balance = result.balance_after;

@@ -39,6 +39,20 @@ definePosModels();
 const fmt = (store, amount) => store.env.utils.formatCurrency(amount);
 const operations = (calls) => calls.map((call) => call.operation);
 
+/** The props of the spend popup *Spend wallet* opens on a 20.00 order (then closed). */
+async function spendPopupProps(store) {
+    const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+    let popup;
+    captureDialogs(store, (dialog) => {
+        if (dialog.component === NumberPopup) {
+            popup = dialog.props;
+            dialog.close();
+        }
+    });
+    await store.crmcomSpendWallet(order);
+    return popup;
+}
+
 /** An order on which the wallet was spent, as crmcomSpendWallet leaves it. */
 async function spentOrder(store, amount = 5) {
     const order = await makeCrmComOrder(store, [
@@ -256,16 +270,7 @@ describe("PosStore - CRM.COM wallet spend", () => {
             preview: () => previewReply({ spendable: 12, max_spend: 50, balance: 12 }),
         });
         const store = await setupCrmComEnv();
-        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
-        let popup;
-        captureDialogs(store, (dialog) => {
-            if (dialog.component === NumberPopup) {
-                popup = dialog.props;
-                dialog.close();
-            }
-        });
-
-        await store.crmcomSpendWallet(order);
+        const popup = await spendPopupProps(store);
 
         expect(popup.subtitle).toInclude(`up to ${fmt(store, 12)} on this order`);
         expect(popup.subtitle).not.toInclude("included");
@@ -280,16 +285,7 @@ describe("PosStore - CRM.COM wallet spend", () => {
             preview: () => previewReply({ spendable: 21.5, balance: 20, includes_award: true }),
         });
         const store = await setupCrmComEnv();
-        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
-        let popup;
-        captureDialogs(store, (dialog) => {
-            if (dialog.component === NumberPopup) {
-                popup = dialog.props;
-                dialog.close();
-            }
-        });
-
-        await store.crmcomSpendWallet(order);
+        const popup = await spendPopupProps(store);
 
         expect(popup.subtitle).toInclude(`up to ${fmt(store, 21.5)} on this order`);
         expect(popup.subtitle).toInclude("what this sale earns included");
