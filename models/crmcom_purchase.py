@@ -603,14 +603,9 @@ class CrmcomPurchase(models.Model):
     # ------------------------------------------------------------------ receipt
 
     def _receipt_figures(self):
+        """The receipt's figures with the purchase's state: what the award route answers."""
         self.ensure_one()
-        posted = self.state == POSTED
-        return {
-            "state": self.state,
-            "awarded": self.awarded if posted else None,
-            "spent": self.spent,
-            "balance_after": self.balance_after if posted and self.balance_known else None,
-        }
+        return {"state": self.state, **self._receipt_of_sale()}
 
     def _receipt_of_sale(self):
         """What the receipt of the sale says of this purchase, and says again on every

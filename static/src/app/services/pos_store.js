@@ -363,6 +363,17 @@ patch(PosStore.prototype, {
             ? `${code} ${(amount || 0).toFixed(2)}`
             : this.env.utils.formatCurrency(amount || 0);
     },
+    /** Whether CRM.COM said (at identification, or in this basket's preview) that spending
+     * is blocked on the wallet of `order`'s customer. */
+    crmcomSpendIsBlocked(order) {
+        const participant = order?.getCrmComParticipant();
+        const preview = order?.uiState.crmcomPreview;
+        const current = preview?.data && preview.dataKey === order.getCrmComBasketKey();
+        return Boolean(
+            participant &&
+                (participant.crmcom_spend_blocked || (current && preview.data.spend_blocked))
+        );
+    },
     crmcomSpendBlockedMessage() {
         return _t("Spending is blocked on this wallet.");
     },
@@ -375,9 +386,7 @@ patch(PosStore.prototype, {
         if (this.crmcomIsDown) {
             return this.crmcomOutage.message;
         }
-        const preview = order.uiState.crmcomPreview;
-        const current = preview?.data && preview.dataKey === order.getCrmComBasketKey();
-        if (participant.crmcom_spend_blocked || (current && preview.data.spend_blocked)) {
+        if (this.crmcomSpendIsBlocked(order)) {
             return this.crmcomSpendBlockedMessage();
         }
         const code = this.crmcomOtherWalletCurrency(participant);
@@ -436,7 +445,7 @@ patch(PosStore.prototype, {
             this.crmcomShowError(preview);
             return false;
         }
-        if (participant.crmcom_spend_blocked || preview.spend_blocked) {
+        if (preview.spend_blocked || this.crmcomSpendIsBlocked(order)) {
             this.dialog.add(AlertDialog, {
                 title: _t("Spending blocked"),
                 body: this.crmcomSpendBlockedMessage(),

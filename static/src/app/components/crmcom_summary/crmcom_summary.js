@@ -57,7 +57,7 @@ export class CrmComSummary extends Component {
         return this.pos.crmcomFormatWallet(amount, this.participant);
     }
     get spendBlocked() {
-        return this.spendOffReason === this.pos.crmcomSpendBlockedMessage();
+        return !this.pos.crmcomIsDown && this.pos.crmcomSpendIsBlocked(this.order);
     }
     /** The wallet shown is the one the till last heard of, not CRM.COM's answer now. */
     get balanceIsLastKnown() {
