@@ -99,8 +99,9 @@ class CrmcomPurchase(models.Model):
        uncertain reply, and every refusal, which may be CRM.COM's word for "duplicate", is
        looked up first).
     2. The wallet discount Odoo books equals what CRM.COM spent (``spent``).
-    3. A replacement (partial refund, ``replaces_id``) is sent only once what it replaces
-       is cancelled; it re-spends the kept goods' share (``respend_amount``).
+    3. A replacement (``replaces_id``: after a partial refund, or of a purchase made at the
+       till for another basket) is sent only once what it replaces is cancelled; after a
+       refund, it re-spends the kept goods' share (``respend_amount``).
 
     Transitions are the ``_set_*`` methods: each owns the fields that go with it.
     """
@@ -158,7 +159,8 @@ class CrmcomPurchase(models.Model):
         "crmcom.purchase",
         readonly=True,
         index="btree_not_null",
-        help="The purchase this one replaces after a partial refund.",
+        help="The purchase this one replaces: after a partial refund, or one made at the till "
+        "for another basket than the one paid for (cancelled first).",
     )
     respend_amount = fields.Monetary(
         readonly=True, help="Spent again on this replacement: the kept goods' share."
@@ -288,6 +290,12 @@ class CrmcomPurchase(models.Model):
         self.write(
             {"spend_state": SPEND_UNKNOWN, "requested_spend": amount, "spend_reference": reference}
         )
+
+    def _set_spend_not_applied(self):
+        """The till never put this posted spend on its order (the cashier went on without
+        waiting for it, or its answer was lost): nothing is spent on the sale, and the job
+        looks the spend up and gives it back, as for any spend whose answer was lost."""
+        self.write({"spend_state": SPEND_UNKNOWN, "spent": 0.0})
 
     def _set_spend_posted(self, data, amount, reference):
         self.ensure_one()

@@ -61,7 +61,6 @@ class PosOrder(models.Model):
     crmcom_balance_after = fields.Monetary(
         related="crmcom_purchase_id.balance_after", string="Wallet balance after"
     )
-    crmcom_balance_known = fields.Boolean(related="crmcom_purchase_id.balance_known")
     # Administrators only: pos.order is loaded whole into the till, as the cashier.
     crmcom_call_log_ids = fields.One2many(
         "crmcom.call.log",
@@ -151,6 +150,8 @@ class PosOrder(models.Model):
             )
         )[:1]
         (found - purchase).filtered(lambda p: not p.pos_order_id)._set_to_cancel()
+        if not spend_lines and purchase.spend_state == SPEND_POSTED:
+            purchase._set_spend_not_applied()  # the customer pays in full
         discount = -sum(map(_amount_incl, spend_lines))
         spent = purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0
         currency = self.currency_id
@@ -177,8 +178,9 @@ class PosOrder(models.Model):
         partner = self.partner_id.commercial_partner_id
         number = purchase.participant_number or partner.sudo().crmcom_participant_number
         values = self._crmcom_purchase_values(number)
+        replaced = purchases
         if purchase and not purchases._same_lines(purchase.product_lines, values["product_lines"]):
-            if purchase.spend_state in (SPEND_POSTED, SPEND_UNKNOWN):
+            if spend_lines and purchase.spend_state in (SPEND_POSTED, SPEND_UNKNOWN):
                 raise UserError(
                     self.env._(
                         "Order %(order)s changed after the CRM.COM wallet spend. Cancel the "
@@ -186,13 +188,19 @@ class PosOrder(models.Model):
                         order=self.pos_reference or self.name,
                     )
                 )
-            purchase._set_to_cancel()  # made for another basket, with no spend on it
+            # Made for another basket, with no spend on the order: cancelled in CRM.COM
+            # (with any spend on it) before the order's own purchase is sent, so that a
+            # look-up by the shared reference number never finds the wrong one.
+            purchase._set_to_cancel()
+            replaced = purchase if purchase.state == TO_CANCEL else purchases
             purchase = purchases
         if not number or not self.config_id.crmcom_enabled or values["amount_total"] <= 0:
             purchase._set_to_cancel()
             return
         if not purchase:
-            purchase = purchases.create({**values, "session_id": self.session_id.id})
+            purchase = purchases.create(
+                {**values, "session_id": self.session_id.id, "replaces_id": replaced.id}
+            )
         purchase.pos_order_id = self
         self.sudo().write(
             {

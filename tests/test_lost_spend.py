@@ -108,3 +108,40 @@ class TestLostSpend(CashierCase):
         self.assertEqual(self.spends(), [])
         self.assertEqual(self.crm_purchases(), [])
         self.assertEqual(self.wallet(), 25.0)
+
+    # ------------------------------------------------------------------ went on without it
+
+    def test_order_paid_without_a_spend_the_till_did_not_wait_for_gets_it_back(self):
+        """The cashier went on without waiting for a slow spend: CRM.COM made it, the till
+        never added its discount, and the order is paid in full. The sale goes through and
+        the wallet money goes back."""
+        john = self.john()
+        self.assertTrue(self.config._crmcom_spend(self.basket(john, uuid="uuid-w1"), 10)["ok"])
+        self.assertEqual(self.wallet(), 25.0 + 1.5 - 10.0)
+        order = self.paid_order(john, "uuid-w1")
+        self.assertEqual(order.state, "paid")
+        self.assertEqual(order.crmcom_spent, 0.0, "no discount booked, none spent")
+        self.run_submit_cron()
+        self.assertEqual(self.spends(), [])
+        self.assertEqual(len(self.crm_purchases()), 1, "the sale's one purchase")
+        self.assertEqual(self.wallet(), 25.0 + 1.5, "the award stays, the spend is undone")
+        self.assertEqual(order.crmcom_purchase_id.spend_state, "cancelled")
+
+    def test_changed_basket_paid_without_the_spend_gets_it_back_and_its_own_purchase(self):
+        """As above, and the cashier changed the basket afterwards: the spend's purchase is
+        cancelled (spend and all) before the order's own purchase is sent."""
+        john = self.john()
+        self.assertTrue(self.config._crmcom_spend(self.basket(john, uuid="uuid-w2"), 10)["ok"])
+        spent_on = self.purchase("uuid-w2")
+        order = self.paid_order(john, "uuid-w2", products=[(self.desk, 1), (self.lamp, 1)])
+        self.assertEqual(order.state, "paid")
+        self.assertEqual(spent_on.state, "to_cancel")
+        self.assertEqual(order.crmcom_purchase_id.replaces_id, spent_on)
+        self.run_submit_cron()
+        self.assertEqual(spent_on.state, "cancelled")
+        self.assertEqual(self.spends(), [])
+        [crm_purchase] = self.crm_purchases()
+        self.assertEqual(crm_purchase["number"], order.crmcom_purchase_id.crmcom_number)
+        self.assertEqual(crm_purchase["total_amount"], order.amount_total, "the paid basket")
+        self.assertEqual(order.crmcom_state, "posted")
+        self.assertEqual(self.wallet(), 25.0 + order.crmcom_awarded, "only the paid basket's award")
