@@ -245,7 +245,6 @@ class PosConfig(models.Model):
             "balance": balance,
             "allow_spending": bool(allowed),
             "spend_blocked": basket["partner"].crmcom_spend_blocked,
-            "wallet_currency": basket["partner"].crmcom_wallet_currency or self.currency_id.name,
         }
 
     def _crmcom_spend(self, order, amount):

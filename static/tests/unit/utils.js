@@ -98,6 +98,19 @@ export function previewReply(values = {}) {
     };
 }
 
+/** Hold on `order` the preview `values` (see previewReply) as current for its basket, as
+ * the store leaves it once CRM.COM answered. */
+export function holdCurrentPreview(order, values = {}) {
+    const key = order.getCrmComBasketKey();
+    order.uiState.crmcomPreview = {
+        key,
+        status: "ok",
+        data: previewReply(values),
+        dataKey: key,
+        message: "",
+    };
+}
+
 /**
  * Dialogs opened by the store are recorded instead of shown; `respond(entry)` may answer
  * them: `entry.confirm()` / `entry.cancel()` for `ask`, `entry.payload(value)` for

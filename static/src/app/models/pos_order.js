@@ -178,10 +178,6 @@ patch(PosOrder.prototype, {
         }
         this.uiState.crmcomSpend = null;
         this.crmcom_spent = 0;
-        this.crmcom_state = false;
-        this.crmcom_awarded = 0;
-        this.crmcom_balance_after = 0;
-        this.crmcom_balance_known = false;
         this.crmcom_receipt = false;
         this.selectOrderline(this.getLastOrderline());
     },
@@ -199,15 +195,11 @@ patch(PosOrder.prototype, {
             return { name, number, refund: true, restored: -this.getCrmComSpentAmount() };
         }
         // The figures of the sale itself, as the server keeps them (a refund later does not
-        // change them), else as the till last heard of them.
-        const sale = this.crmcom_receipt;
-        const posted = sale ? Boolean(sale.confirmed) : this.crmcom_state === "posted";
-        const cancelled = sale ? Boolean(sale.cancelled) : this.crmcom_state === "cancelled";
-        const balance = sale
-            ? sale.balance_after
-            : this.crmcom_balance_known
-              ? this.crmcom_balance_after
-              : null;
+        // change them), or as CRM.COM confirmed them to this till.
+        const sale = this.crmcom_receipt || {};
+        const posted = Boolean(sale.confirmed);
+        const cancelled = Boolean(sale.cancelled);
+        const balance = sale.balance_after;
         // Not confirmed yet: what the preview of this very basket said it earns.
         const preview = this.uiState?.crmcomPreview;
         const expected =
@@ -222,9 +214,9 @@ patch(PosOrder.prototype, {
             number,
             posted,
             cancelled,
-            awarded: (sale ? sale.awarded : this.crmcom_awarded) || 0,
+            awarded: sale.awarded || 0,
             expected,
-            spent: (sale ? sale.spent : this.crmcom_spent) || this.getCrmComSpentAmount(),
+            spent: sale.spent || this.getCrmComSpentAmount(),
             balance: balance || 0,
             balanceKnown: posted && balance !== null && balance !== undefined,
         };

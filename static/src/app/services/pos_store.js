@@ -14,27 +14,22 @@ export const CRMCOM_OUTAGE_MS = 60 * 1000;
 export const CRMCOM_AWARD_MARGIN_S = 2;
 /** Quiet time after the last basket change before the preview is asked for. */
 export const CRMCOM_PREVIEW_DELAY_MS = 400;
+/** How long a spend may take before the till offers to go on without it. */
+export const CRMCOM_SPEND_PATIENCE_MS = 1000;
 
 const previewTimers = new Map();
 /** Whether the server sent a figure (it sends null for what CRM.COM did not say). */
 const isKnown = (amount) => amount !== null && amount !== undefined;
 
-/** The order's fields once CRM.COM confirmed its purchase (`result`: the spend or award
- * route's reply), the receipt's figures of the sale included. */
-function confirmedFigures(result, spent) {
-    const balance = isKnown(result.balance_after) ? result.balance_after : null;
+/** The receipt's figures of the sale once CRM.COM confirmed its purchase (`result`: the
+ * spend or award route's reply), as the server keeps them (`pos.order.crmcom_receipt`). */
+function confirmedReceipt(result, spent) {
     return {
-        crmcom_state: "posted",
-        crmcom_awarded: result.awarded || 0,
-        crmcom_balance_after: balance || 0,
-        crmcom_balance_known: balance !== null,
-        crmcom_receipt: {
-            confirmed: true,
-            cancelled: false,
-            awarded: result.awarded || 0,
-            spent,
-            balance_after: balance,
-        },
+        confirmed: true,
+        cancelled: false,
+        awarded: result.awarded || 0,
+        spent,
+        balance_after: isKnown(result.balance_after) ? result.balance_after : null,
     };
 }
 let previewSequence = 0;
@@ -217,7 +212,7 @@ patch(PosStore.prototype, {
             !order ||
             order.isRefund ||
             !order.getCrmComParticipant() ||
-            order.crmcom_state === "posted"
+            order.crmcom_receipt?.confirmed
         ) {
             return false;
         }
@@ -233,7 +228,7 @@ patch(PosStore.prototype, {
         if (!result?.ok || result.state !== "posted") {
             return false;
         }
-        Object.assign(order, confirmedFigures(result, result.spent || 0));
+        order.crmcom_receipt = confirmedReceipt(result, result.spent || 0);
         const partner = order.getCrmComParticipant();
         if (partner && isKnown(result.balance_after)) {
             partner.crmcom_balance = result.balance_after;
@@ -377,6 +372,9 @@ patch(PosStore.prototype, {
     crmcomSpendBlockedMessage() {
         return _t("Spending is blocked on this wallet.");
     },
+    crmcomSpendInFlightMessage() {
+        return _t("A spend on this order is still waiting for CRM.COM.");
+    },
     /** Why *Spend wallet* is off for `order`, or "" when it is not. */
     crmcomSpendOffReason(order) {
         const participant = order?.getCrmComParticipant();
@@ -388,6 +386,9 @@ patch(PosStore.prototype, {
         }
         if (this.crmcomSpendIsBlocked(order)) {
             return this.crmcomSpendBlockedMessage();
+        }
+        if (order.uiState.crmcomSpendInFlight) {
+            return this.crmcomSpendInFlightMessage();
         }
         const code = this.crmcomOtherWalletCurrency(participant);
         if (code) {
@@ -412,6 +413,13 @@ patch(PosStore.prototype, {
             this.dialog.add(AlertDialog, {
                 title: _t("No CRM.COM customer"),
                 body: _t("Identify the CRM.COM Rewards customer first (Rewards button)."),
+            });
+            return false;
+        }
+        if (order.uiState.crmcomSpendInFlight) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Waiting for CRM.COM"),
+                body: this.crmcomSpendInFlightMessage(),
             });
             return false;
         }
@@ -496,12 +504,9 @@ patch(PosStore.prototype, {
             return false;
         }
         const amount = this.currency.round(typeof raw === "number" ? raw : parseFloat(raw));
-        let result;
-        this.env.services.ui.block();
-        try {
-            result = await this.crmcomCall("spend", { order: order.getCrmComPayload(), amount });
-        } finally {
-            this.env.services.ui.unblock();
+        const { result, abandoned } = await this._crmcomSendSpend(order, amount);
+        if (abandoned) {
+            return false;
         }
         if (!result.ok) {
             this.crmcomShowError(result);
@@ -516,7 +521,7 @@ patch(PosStore.prototype, {
             crmcom_participant_number: participant.crmcom_participant_number,
             crmcom_participant_name: participant.name,
             crmcom_spent: spent,
-            ...confirmedFigures(result, spent),
+            crmcom_receipt: confirmedReceipt(result, spent),
         });
         if (isKnown(result.balance_after)) {
             participant.crmcom_balance = result.balance_after;
@@ -535,6 +540,63 @@ patch(PosStore.prototype, {
             });
         }
         return true;
+    },
+    /**
+     * Have CRM.COM spend `amount` on `order`. A slow CRM.COM gets a moment with the till
+     * blocked, then the cashier is shown that the till is waiting, with a way to go on
+     * without spending. Resolves `{result}` (the spend route's reply), or `{abandoned: true}`
+     * when the cashier did not wait: what CRM.COM spends late is then given back.
+     */
+    async _crmcomSendSpend(order, amount) {
+        const ui = this.env.services.ui;
+        const request = this.crmcomCall("spend", { order: order.getCrmComPayload(), amount });
+        order.uiState.crmcomSpendInFlight = true;
+        let abandon;
+        const abandoned = new Promise((resolve) => (abandon = resolve));
+        let closeWaiting = null;
+        let blocked = true;
+        ui.block();
+        const patience = setTimeout(() => {
+            ui.unblock();
+            blocked = false;
+            closeWaiting = this.dialog.add(
+                AlertDialog,
+                {
+                    title: _t("Waiting for CRM.COM"),
+                    body: _t(
+                        "CRM.COM has not spent %(amount)s from the wallet yet. Wait, or go on without spending: the order then keeps its full price, and whatever CRM.COM spends late goes back to the wallet.",
+                        { amount: this.env.utils.formatCurrency(amount) }
+                    ),
+                    confirmLabel: _t("Go on without spending"),
+                    confirm: () => abandon(),
+                },
+                { onClose: () => abandon() }
+            );
+        }, CRMCOM_SPEND_PATIENCE_MS);
+        const outcome = await Promise.race([
+            request.then((result) => ({ result })),
+            abandoned.then(() => ({ abandoned: true })),
+        ]);
+        clearTimeout(patience);
+        if (blocked) {
+            ui.unblock();
+        }
+        if (outcome.abandoned) {
+            request.then((result) => this._crmcomGiveBackLateSpend(order, result));
+        } else {
+            order.uiState.crmcomSpendInFlight = false;
+            closeWaiting?.();
+        }
+        return outcome;
+    },
+    /** The reply to a spend the cashier did not wait for: if CRM.COM made it, cancel it
+     * (the order never got its discount). Should that fail, Odoo gives it back once the
+     * order is paid without it, or once the order is abandoned. */
+    async _crmcomGiveBackLateSpend(order, result) {
+        if (result.ok) {
+            await this.crmcomCall("cancel_spend", { order_uuid: order.uuid });
+        }
+        order.uiState.crmcomSpendInFlight = false;
     },
     /**
      * The basket is locked while a wallet spend is on it. Before a change, ask the cashier to

@@ -267,10 +267,14 @@ describe("pos.order - CRM.COM wallet discount lines", () => {
         const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
         order.applyCrmComDiscount(3);
         Object.assign(order, {
-            crmcom_state: "posted",
             crmcom_spent: 3,
-            crmcom_awarded: 1,
-            crmcom_balance_after: 47,
+            crmcom_receipt: {
+                confirmed: true,
+                cancelled: false,
+                awarded: 1,
+                spent: 3,
+                balance_after: 47,
+            },
         });
         order.uiState.crmcomSpend = { ok: true, spent: 3 };
 
@@ -279,10 +283,8 @@ describe("pos.order - CRM.COM wallet discount lines", () => {
         expect(order.lines).toHaveLength(1);
         expect(order.hasCrmComSpend()).toBe(false);
         expect(order.uiState.crmcomSpend).toBe(null);
-        expect(order.crmcom_state).toBe(false);
         expect(order.crmcom_spent).toBe(0);
-        expect(order.crmcom_awarded).toBe(0);
-        expect(order.crmcom_balance_after).toBe(0);
+        expect(order.crmcom_receipt).toBe(false);
         expect(order.priceIncl).toBe(11.5);
     });
 });
@@ -336,8 +338,8 @@ describe("pos.order - CRM.COM basket", () => {
         const store = await setupCrmComEnv();
         const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
         order.applyCrmComDiscount(2);
-
-        expect(order.getCrmComReceiptData()).toEqual({
+        /** What the receipt of Maria's order prints, with `values` changed. */
+        const printed = (values) => ({
             name: "Maria Rewards",
             number: "P-000123",
             posted: false,
@@ -347,49 +349,32 @@ describe("pos.order - CRM.COM basket", () => {
             spent: 2,
             balance: 0,
             balanceKnown: false,
+            ...values,
         });
 
-        Object.assign(order, {
-            crmcom_state: "posted",
-            crmcom_spent: 2,
-            crmcom_awarded: 0.5,
-            crmcom_balance_after: 48,
-            crmcom_balance_known: true,
-        });
-        expect(order.getCrmComReceiptData()).toEqual({
-            name: "Maria Rewards",
-            number: "P-000123",
-            posted: true,
-            cancelled: false,
-            awarded: 0.5,
-            expected: null,
-            spent: 2,
-            balance: 48,
-            balanceKnown: true,
-        });
+        expect(order.getCrmComReceiptData()).toEqual(printed({}));
 
-        // Refunded later: the sale's receipt keeps the figures the server kept of the sale.
-        Object.assign(order, {
-            crmcom_state: "cancelled",
-            crmcom_receipt: {
-                confirmed: true,
-                cancelled: false,
-                awarded: 0.5,
-                spent: 2,
-                balance_after: null,
-            },
-        });
-        expect(order.getCrmComReceiptData()).toEqual({
-            name: "Maria Rewards",
-            number: "P-000123",
-            posted: true,
+        order.crmcom_receipt = {
+            confirmed: true,
             cancelled: false,
             awarded: 0.5,
-            expected: null,
             spent: 2,
-            balance: 0,
-            balanceKnown: false,
-        });
+            balance_after: 48,
+        };
+        expect(order.getCrmComReceiptData()).toEqual(
+            printed({ posted: true, awarded: 0.5, balance: 48, balanceKnown: true })
+        );
+
+        // Refunded later: the sale's receipt keeps the figures the server kept of the sale,
+        // and an unread balance is never printed as 0.
+        order.crmcom_receipt = {
+            confirmed: true,
+            cancelled: false,
+            awarded: 0.5,
+            spent: 2,
+            balance_after: null,
+        };
+        expect(order.getCrmComReceiptData()).toEqual(printed({ posted: true, awarded: 0.5 }));
 
         const plain = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]], {
             partnerId: PLAIN_PARTNER_ID,

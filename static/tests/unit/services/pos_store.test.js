@@ -9,6 +9,7 @@ import {
     CRMCOM_AWARD_MARGIN_S,
     CRMCOM_OUTAGE_MS,
     CRMCOM_PREVIEW_DELAY_MS,
+    CRMCOM_SPEND_PATIENCE_MS,
 } from "@pos_crmcom_rewards/app/services/pos_store";
 import {
     CRMCOM_OTHER_PARTNER_ID,
@@ -21,6 +22,7 @@ import {
     captureNotifications,
     cutNetwork,
     discountSum,
+    holdCurrentPreview,
     makeCrmComOrder,
     mockCrmComServer,
     previewReply,
@@ -59,16 +61,19 @@ async function spentOrder(store, amount = 5) {
         [TEMPLATE_TAX_15, 10],
         [TEMPLATE_TAX_25, 10],
     ]);
-    order.uiState.crmcomPreview = {
-        key: order.getCrmComBasketKey(),
-        status: "ok",
-        data: previewReply({ balance: 50 }),
-        dataKey: order.getCrmComBasketKey(),
-        message: "",
-    };
+    holdCurrentPreview(order, { balance: 50 });
     order.applyCrmComDiscount(amount);
     order.uiState.crmcomSpend = { ok: true, spent: amount, balance_after: 50 - amount };
-    Object.assign(order, { crmcom_state: "posted", crmcom_spent: amount });
+    Object.assign(order, {
+        crmcom_spent: amount,
+        crmcom_receipt: {
+            confirmed: true,
+            cancelled: false,
+            awarded: 0,
+            spent: amount,
+            balance_after: 50 - amount,
+        },
+    });
     order.getPartner().crmcom_balance = 50 - amount;
     expect(order.hasCrmComSpend()).toBe(true);
     return order;
@@ -178,10 +183,14 @@ describe("PosStore - CRM.COM wallet spend", () => {
 
         expect(discountSum(order)).toBe(-12);
         expect(order.getCrmComSpentAmount()).toBe(12);
-        expect(order.crmcom_state).toBe("posted");
         expect(order.crmcom_spent).toBe(12);
-        expect(order.crmcom_awarded).toBe(0.6);
-        expect(order.crmcom_balance_after).toBe(38);
+        expect(order.crmcom_receipt).toEqual({
+            confirmed: true,
+            cancelled: false,
+            awarded: 0.6,
+            spent: 12,
+            balance_after: 38,
+        });
         expect(order.crmcom_participant_number).toBe("P-000123");
         expect(order.crmcom_participant_name).toBe("Maria Rewards");
         expect(order.uiState.crmcomSpend.spent).toBe(12);
@@ -246,7 +255,7 @@ describe("PosStore - CRM.COM wallet spend", () => {
         expect(dialogs.at(-1).title).toBe("Amount refused");
         expect(dialogs.at(-1).body).toBe("Too much.");
         expect(order.hasCrmComSpend()).toBe(false);
-        expect(order.crmcom_state).not.toBe("posted");
+        expect(order.getCrmComReceiptData().posted).toBe(false);
 
         // The cashier closes the popup: CRM.COM is not asked to spend.
         answer = (dialog) => dialog.close();
@@ -368,6 +377,107 @@ describe("PosStore - CRM.COM wallet spend", () => {
     });
 });
 
+describe("PosStore - CRM.COM slow spend", () => {
+    /** *Spend wallet* on a 20.00 order for 10.00, CRM.COM answering when `reply` resolves;
+     * `respond` answers the till's other dialogs. */
+    async function slowSpend(reply, respond = () => {}) {
+        const sent = new Deferred();
+        const calls = mockCrmComServer({
+            preview: () => previewReply({ spendable: 20 }),
+            spend: () => {
+                sent.resolve();
+                return reply;
+            },
+            cancel_spend: () => ({ ok: true }),
+        });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+        const dialogs = captureDialogs(store, (dialog) =>
+            dialog.component === NumberPopup ? dialog.payload("10") : respond(dialog)
+        );
+        freezeTime();
+        let done = null;
+        store.crmcomSpendWallet(order).then((result) => (done = result));
+        await sent;
+        await tick();
+        return { calls, store, order, dialogs, finished: () => done };
+    }
+    const spentReply = { ok: true, spent: 10, requested: 10, awarded: 0, balance_after: 40 };
+
+    test("a quick answer shows no waiting dialog", async () => {
+        const reply = new Deferred();
+        const { order, dialogs, finished } = await slowSpend(reply);
+        await advanceTime(CRMCOM_SPEND_PATIENCE_MS - 1);
+        reply.resolve(spentReply);
+        await tick();
+        await tick();
+        expect(finished()).toBe(true);
+        expect(dialogs.map((dialog) => dialog.title)).toEqual(["Spend from the wallet"]);
+        expect(discountSum(order)).toBe(-10);
+    });
+
+    test("a slow answer: the till says it waits, and the answer still spends", async () => {
+        const reply = new Deferred();
+        const { store, order, dialogs, finished } = await slowSpend(reply);
+        await advanceTime(CRMCOM_SPEND_PATIENCE_MS);
+        expect(dialogs.at(-1).title).toBe("Waiting for CRM.COM");
+        expect(dialogs.at(-1).props.confirmLabel).toBe("Go on without spending");
+        expect(store.crmcomSpendOffReason(order)).toBe(
+            "A spend on this order is still waiting for CRM.COM."
+        );
+        reply.resolve(spentReply);
+        await tick();
+        await tick();
+        expect(finished()).toBe(true);
+        expect(discountSum(order)).toBe(-10);
+        expect(store.crmcomSpendOffReason(order)).toBe("");
+    });
+
+    test("going on without the spend: no discount, and a late spend is given back", async () => {
+        const reply = new Deferred();
+        let waiting = null;
+        const { calls, store, order, finished } = await slowSpend(reply, (dialog) => {
+            if (dialog.title === "Waiting for CRM.COM") {
+                waiting = dialog;
+            }
+        });
+        await advanceTime(CRMCOM_SPEND_PATIENCE_MS);
+        waiting.confirm();
+        await tick();
+        await tick();
+        expect(finished()).toBe(false);
+        expect(order.hasCrmComSpend()).toBe(false);
+        expect(discountSum(order)).toBe(0);
+        // Until CRM.COM answers, no second spend is sent for the order.
+        expect(await store.crmcomSpendWallet(order)).toBe(false);
+        expect(operations(calls)).toEqual(["preview", "spend"]);
+
+        reply.resolve(spentReply);
+        await tick();
+        await tick();
+        expect(operations(calls)).toEqual(["preview", "spend", "cancel_spend"]);
+        expect(calls.at(-1).params.order_uuid).toBe(order.uuid);
+        expect(order.hasCrmComSpend()).toBe(false);
+        expect(discountSum(order)).toBe(0);
+        expect(store.crmcomSpendOffReason(order)).toBe("");
+    });
+
+    test("closing the waiting dialog goes on too; a late refusal needs no give-back", async () => {
+        const reply = new Deferred();
+        const { calls, order, dialogs, finished } = await slowSpend(reply);
+        await advanceTime(CRMCOM_SPEND_PATIENCE_MS);
+        dialogs.at(-1).close();
+        await tick();
+        await tick();
+        expect(finished()).toBe(false);
+        reply.resolve({ ok: false, error: "unreachable", message: "Down." });
+        await tick();
+        await tick();
+        expect(operations(calls)).toEqual(["preview", "spend"]);
+        expect(order.hasCrmComSpend()).toBe(false);
+    });
+});
+
 describe("PosStore - CRM.COM award on the receipt", () => {
     const posted = { ok: true, state: "posted", awarded: 1.5, spent: 0, balance_after: 51.5 };
 
@@ -394,13 +504,7 @@ describe("PosStore - CRM.COM award on the receipt", () => {
         const store = await setupCrmComEnv();
         store.config.crmcom_receipt_wait_seconds = 2;
         const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
-        order.uiState.crmcomPreview = {
-            key: order.getCrmComBasketKey(),
-            status: "ok",
-            data: previewReply({ award: 0.75 }),
-            dataKey: order.getCrmComBasketKey(),
-            message: "",
-        };
+        holdCurrentPreview(order, { award: 0.75 });
 
         expect(await store.crmcomConfirmAward(order)).toBe(false);
 
@@ -433,7 +537,7 @@ describe("PosStore - CRM.COM award on the receipt", () => {
         // A late answer changes nothing on the receipt already printed.
         reply.resolve(posted);
         await tick();
-        expect(order.crmcom_state).not.toBe("posted");
+        expect(order.getCrmComReceiptData().posted).toBe(false);
     });
 
     test("nothing is asked without a wait, a customer, or while CRM.COM is down", async () => {
@@ -784,7 +888,7 @@ describe("PosStore - CRM.COM basket lock", () => {
         expect(calls).toEqual([]);
         expect(order.lines).toHaveLength(4); // 2 products, 2 discount lines
         expect(discountSum(order)).toBe(-5);
-        expect(order.crmcom_state).toBe("posted");
+        expect(order.crmcom_receipt.confirmed).toBe(true);
     });
 
     test("cancelling the spend unlocks the basket, then the change is made", async () => {
@@ -811,7 +915,7 @@ describe("PosStore - CRM.COM basket lock", () => {
         expect(order.hasCrmComSpend()).toBe(false);
         expect(order.lines).toHaveLength(3);
         expect(order.uiState.crmcomSpend).toBe(null);
-        expect(order.crmcom_state).toBe(false);
+        expect(order.crmcom_receipt).toBe(false);
         expect(order.crmcom_spent).toBe(0);
         // Back to the balance of the last preview.
         expect(order.getPartner().crmcom_balance).toBe(50);
