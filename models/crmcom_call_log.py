@@ -46,6 +46,9 @@ class CrmcomCallLog(models.Model):
         string="Related record", model_field="res_model", readonly=True
     )
 
+    # The CRM.COM tab of an order and of an outbox row reads the calls of one record.
+    _res_idx = models.Index("(res_model, res_id)")
+
     @api.model
     def _log_call(self, record, company, related=None):
         """The client's ``on_call`` hook: store one :class:`crmcom.CallRecord`."""

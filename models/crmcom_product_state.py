@@ -34,6 +34,8 @@ class CrmcomProductState(models.Model):
         readonly=True, help="Last sent as no longer valid (archived or out of the POS)."
     )
 
+    # Every incremental run sends again what failed: few rows among the whole catalogue's.
+    _unsynced_idx = models.Index("(company_id) WHERE state != 'synced'")
     _company_product_uniq = models.Constraint(
         "UNIQUE(product_id, company_id)", "One CRM.COM synchronisation state per product."
     )

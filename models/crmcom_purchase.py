@@ -172,6 +172,9 @@ class CrmcomPurchase(models.Model):
     next_attempt_at = fields.Datetime(readonly=True)
     last_error = fields.Text(readonly=True)
 
+    # Rows made at a till for an order not paid yet: few, looked for by every run of the job
+    # (abandoned spends) among all the outbox's rows.
+    _unlinked_idx = models.Index("(state) WHERE pos_order_id IS NULL")
     # A row being cancelled may coexist with its successor: the successor waits for it.
     _order_uuid_active_uniq = models.UniqueIndex(
         "(order_uuid) WHERE state NOT IN ('cancelled', 'to_cancel')",
