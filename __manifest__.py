@@ -20,6 +20,7 @@
         "views/res_partner_views.xml",
         "views/crmcom_connection_views.xml",
         "views/res_config_settings_views.xml",
+        "views/pos_config_views.xml",
         "data/ir_cron_product_sync.xml",
         "views/crmcom_product_sync_run_views.xml",
         "views/product_views.xml",

@@ -41,6 +41,13 @@ class CrmcomCallLog(models.Model):
     message = fields.Text(readonly=True)
     request = fields.Text(readonly=True, help="Request body, secrets masked.")
     response = fields.Text(readonly=True, help="Reply body (truncated), secrets masked.")
+    unit = fields.Char(
+        string="Store (unit)",
+        readonly=True,
+        index="btree_not_null",
+        help="The CRM.COM store the request names: the unit performing a preview, purchase or "
+        "spend, or the unit ID a login is made for. Empty when the request names none.",
+    )
     res_model = fields.Char(string="Related model", readonly=True)
     res_id = fields.Many2oneReference(
         string="Related record", model_field="res_model", readonly=True
@@ -66,6 +73,7 @@ class CrmcomCallLog(models.Model):
                 "message": record.message,
                 "request": json.dumps(record.request, indent=1, default=str),
                 "response": record.response,
+                "unit": _request_unit(record.request),
                 "res_model": related._name if related else False,
                 "res_id": related.id if related else False,
             }
@@ -89,3 +97,16 @@ class CrmcomCallLog(models.Model):
             time_left = self.env["ir.cron"]._commit_progress(pruned)
             if pruned < PRUNE_BATCH or time_left <= 0:
                 return
+
+
+def _request_unit(request):
+    """The store a request names (``performed_by_unit_identifier``, or the login's ``unit``
+    ID), as its value alone: what an administrator types to find a shop's calls."""
+    if not isinstance(request, dict):
+        return False
+    unit = request.get("performed_by_unit_identifier")
+    if isinstance(unit, dict) and len(unit) == 1:
+        unit = next(iter(unit.values()))
+    elif unit is None:
+        unit = request.get("unit")
+    return str(unit)[:128] if isinstance(unit, (str, int)) and unit != "" else False

@@ -381,11 +381,21 @@ class CrmcomConnection(models.Model):
         self.ensure_one()
         return {self.unit_key: self.unit}
 
-    def _client(self, related=None, **options):
+    @api.model
+    def _login_unit(self, unit):
+        """The unit ID the login carries for sales of the store ``unit`` (an identifier such
+        as ``{"id": "U1"}``), or None: CRM.COM's login takes a unit ID only (crmcom-api.md
+        §2.1), so a store given by code or name logs in without one."""
+        ((key, value),) = unit.items()
+        return value if key == "id" and value else None
+
+    def _client(self, related=None, unit=None, **options):
         """A CRM.COM client for this connection; every call it makes is logged on
-        ``related``. ``options`` replace the client's defaults (``token_store``: the company's
-        token row; ``on_call``: the call log) or add others (``request_view``...). Use it as a
-        context manager: it closes its HTTP connections."""
+        ``related``. ``unit`` is the store of the sale (an identifier, default the
+        connection's): the client logs in with it when it is given by ID, with a token of
+        its own. ``options`` replace the client's defaults (``token_store``: the company's
+        token row of that login unit; ``on_call``: the call log) or add others
+        (``request_view``...). Use it as a context manager: it closes its HTTP connections."""
         self.ensure_one()
         connection = self.sudo()
         company = connection.company_id
@@ -409,9 +419,10 @@ class CrmcomConnection(models.Model):
             }
         )
         log = self.env["crmcom.call.log"]
+        login_unit = self._login_unit(unit or connection._unit_identifier())
         defaults = {
             "token_store": CompanyTokenStore(
-                self.env, company, connection.base_url, connection._token_scope()
+                self.env, company, connection.base_url, connection._token_scope(), login_unit
             ),
             "on_call": lambda record: log._log_call(record, company, related),
             "timeout": connection.timeout,
@@ -419,7 +430,7 @@ class CrmcomConnection(models.Model):
         return CrmComClient(
             connection.base_url,
             # The login's optional unit takes a unit ID only (crmcom-api.md §2.1).
-            unit=connection.unit if connection.unit_key == "id" else None,
+            unit=login_unit,
             time_zone=connection.time_zone,
             **credentials,
             **{**defaults, **options},

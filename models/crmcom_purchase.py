@@ -123,6 +123,16 @@ class CrmcomPurchase(models.Model):
         help="The session in which the wallet was spent: only its order can carry the spend.",
     )
     company_id = fields.Many2one(related="config_id.company_id", store=True, index=True)
+    # The CRM.COM store of the sale, kept as it was when the row was made (the till's, or
+    # the company's): a later change of the settings never moves a sale to another store,
+    # and a refund's replacement is the original sale's. Empty on rows made before tills
+    # had stores of their own: those follow the company's.
+    unit_key = fields.Selection(
+        lambda self: self.env["crmcom.connection"]._fields["unit_key"].selection,
+        string="Store identified by",
+        readonly=True,
+    )
+    unit = fields.Char(string="CRM.COM store (unit)", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     participant_number = fields.Char(required=True, readonly=True)
@@ -183,6 +193,23 @@ class CrmcomPurchase(models.Model):
 
     # ------------------------------------------------------------------ building
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        configs = self.env["pos.config"].sudo()
+        for vals in vals_list:
+            if not vals.get("unit") and vals.get("config_id"):
+                unit = configs.browse(vals["config_id"])._crmcom_unit_identifier()
+                ((key, value),) = unit.items()
+                vals.update(unit_key=key, unit=value)
+        return super().create(vals_list)
+
+    def _unit_identifier(self):
+        """The store this sale was made in, as sent with each of its CRM.COM calls."""
+        self.ensure_one()
+        if self.unit:
+            return {self.unit_key: self.unit}
+        return self.company_id.sudo()._crmcom_unit_identifier()
+
     @api.model
     def _product_lines(self, lines):
         """CRM.COM purchase lines from ``(product, qty, subtotal, subtotal_incl)`` tuples.
@@ -222,8 +249,8 @@ class CrmcomPurchase(models.Model):
         self.ensure_one()
         return {"rewards_participant_identifier": {"number": self.participant_number}}
 
-    def _client(self):
-        return self.company_id._crmcom_client(related=self)
+    def _client(self, **options):
+        return self.company_id._crmcom_client(related=self, unit=self._unit_identifier(), **options)
 
     @api.depends("state", "awarded", "spent")
     def _compute_booked(self):
@@ -393,7 +420,7 @@ class CrmcomPurchase(models.Model):
         try:
             data = client.create_purchase(
                 self._customer(),
-                unit=company._crmcom_unit_identifier(),
+                unit=self._unit_identifier(),
                 performed_on=self.performed_on,
                 reference_number=self.reference,
                 lines=self.product_lines,
@@ -434,7 +461,7 @@ class CrmcomPurchase(models.Model):
         try:
             data = client.create_spend_request(
                 {"number": self.crmcom_number},
-                unit=company._crmcom_unit_identifier(),
+                unit=self._unit_identifier(),
                 performed_on=fields.Datetime.now(),
                 amount=amount,
                 customer=self._customer(),
@@ -608,7 +635,7 @@ class CrmcomPurchase(models.Model):
             limit=1,
         )
         if purchase:
-            with config._crmcom_till_client() as client:
+            with config._crmcom_till_client(purchase._unit_identifier()) as client:
                 purchase._cancel_now(client)
 
     # ------------------------------------------------------------------ receipt
@@ -649,9 +676,7 @@ class CrmcomPurchase(models.Model):
                 if purchase._lock_for_receipt():
                     try:
                         with (
-                            purchase.company_id._crmcom_client(
-                                related=purchase, timeout=seconds
-                            ) as client,
+                            purchase._client(timeout=seconds) as client,
                             client.deadline(seconds),
                         ):
                             purchase._process_with(client, cr.commit)

@@ -15,7 +15,7 @@ TOKEN_LOCK_CLASS = 0x43524D54
 
 
 class CrmcomToken(models.Model):
-    """The CRM.COM token of a company, shared by every Odoo worker.
+    """The CRM.COM token of a company and login unit, shared by every Odoo worker.
 
     Tokens live two hours (R12+); keeping them in the database lets every worker reuse the
     one token instead of logging in per process. Rows are read and written with plain SQL
@@ -33,27 +33,37 @@ class CrmcomToken(models.Model):
     # What it was issued for (a hash of the server, login and store): a token of other
     # settings is never loaded, even one a request in flight saved after they changed.
     scope = fields.Char()
+    # The unit ID it was issued for (CRM.COM's login takes an optional unit ID; empty: none).
+    # A till whose store is given by ID logs in with it, so a company has one token per such
+    # store (docs/architecture.md, "One store per point of sale").
+    login_unit = fields.Char()
 
-    _company_uniq = models.Constraint("UNIQUE(company_id)", "One CRM.COM token per company.")
+    _company_unit_uniq = models.UniqueIndex(
+        "(company_id, COALESCE(login_unit, ''))", "One CRM.COM token per company and login unit."
+    )
 
 
 class CompanyTokenStore:
-    """:class:`crmcom.TokenStore` on the ``crmcom_token`` table, for one company, the server
-    ``base_url`` and the settings ``scope`` it was issued for: a token of another server or of
-    other credentials is never loaded."""
+    """:class:`crmcom.TokenStore` on the ``crmcom_token`` table, for one company, the unit ID
+    it logs in with (``login_unit``, None: no unit), the server ``base_url`` and the settings
+    ``scope`` it was issued for: a token of another server, unit or of other credentials is
+    never loaded."""
 
-    def __init__(self, env, company, base_url, scope):
+    def __init__(self, env, company, base_url, scope, login_unit=None):
         self.cr = env.cr
         self.company_id = company.id
         self.base_url = base_url
         self.scope = scope
+        self.login_unit = login_unit or ""
 
     def load(self):
         self.cr.execute(
             SQL(
                 """SELECT token, issued_at FROM crmcom_token
-                    WHERE company_id = %s AND base_url = %s AND scope = %s""",
+                    WHERE company_id = %s AND COALESCE(login_unit, '') = %s
+                      AND base_url = %s AND scope = %s""",
                 self.company_id,
+                self.login_unit,
                 self.base_url,
                 self.scope,
             )
@@ -68,14 +78,16 @@ class CompanyTokenStore:
         self._write(
             SQL(
                 """INSERT INTO crmcom_token
-                      (company_id, token, issued_at, base_url, scope, create_date, write_date)
-               VALUES (%(company)s, %(token)s, %(issued_at)s, %(url)s, %(scope)s, %(now)s,
-                       %(now)s)
-               ON CONFLICT (company_id) DO UPDATE
+                      (company_id, login_unit, token, issued_at, base_url, scope, create_date,
+                       write_date)
+               VALUES (%(company)s, %(unit)s, %(token)s, %(issued_at)s, %(url)s, %(scope)s,
+                       %(now)s, %(now)s)
+               ON CONFLICT (company_id, (COALESCE(login_unit, ''))) DO UPDATE
                   SET token = EXCLUDED.token, issued_at = EXCLUDED.issued_at,
                       base_url = EXCLUDED.base_url, scope = EXCLUDED.scope,
                       write_date = EXCLUDED.write_date""",
                 company=self.company_id,
+                unit=self.login_unit or None,
                 url=self.base_url,
                 scope=self.scope,
                 token=token.value,

@@ -50,10 +50,27 @@ class PosConfig(models.Model):
         help="Product of the discount line that carries what the customer spent from the wallet.",
     )
 
+    # The till's own CRM.COM store; empty: the company's (its connection's). A chain whose
+    # shops are different CRM.COM units names each shop's here.
+    crmcom_unit_key = fields.Selection(
+        lambda self: self.env["crmcom.connection"]._fields["unit_key"].selection,
+        string="Till's store identified by",
+        default="alternative_code",
+        required=True,
+    )
+    crmcom_unit = fields.Char(
+        string="CRM.COM store (unit) of this till",
+        help="The CRM.COM unit that performs this till's sales. Empty: the company's store, "
+        "set in the CRM.COM connection.",
+    )
+
     _crmcom_server_fields = frozenset(
         {
             "crmcom_enabled",
             "crmcom_discount_product_id",
+            # Where the till's sales are booked in CRM.COM: not for cashiers to move.
+            "crmcom_unit_key",
+            "crmcom_unit",
             *(f"crmcom_identify_{method}" for method in IDENTIFICATION_METHODS),
         }
     )
@@ -67,6 +84,26 @@ class PosConfig(models.Model):
             or user.has_group("point_of_sale.group_pos_manager")
             or user.has_group("base.group_system")
         )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create([self._crmcom_normalised_unit(vals) for vals in vals_list])
+
+    def write(self, vals):
+        return super().write(self._crmcom_normalised_unit(vals))
+
+    @api.model
+    def _crmcom_normalised_unit(self, vals):
+        if isinstance(vals.get("crmcom_unit"), str):
+            vals = {**vals, "crmcom_unit": vals["crmcom_unit"].strip() or False}
+        return vals
+
+    def _crmcom_unit_identifier(self):
+        """The CRM.COM store of this till's sales: its own, or else the company's."""
+        self.ensure_one()
+        if self.crmcom_unit:
+            return {self.crmcom_unit_key: self.crmcom_unit}
+        return self.company_id._crmcom_unit_identifier()
 
     @api.constrains(
         "crmcom_enabled",
@@ -213,7 +250,7 @@ class PosConfig(models.Model):
             with self._crmcom_till_client() as client:
                 preview = client.preview_purchase(
                     {"rewards_participant_identifier": {"number": basket["number"]}},
-                    unit=self.company_id._crmcom_unit_identifier(),
+                    unit=self._crmcom_unit_identifier(),
                     performed_on=fields.Datetime.now(),
                     lines=lines,
                 )
@@ -376,12 +413,16 @@ class PosConfig(models.Model):
         return {"ok": True, "wallet": order._crmcom_wallet_share_of(returning)}
 
     @contextmanager
-    def _crmcom_till_client(self):
-        """The client of a till request: logged on this till, and bounded by the timeout of
-        the connection, retries and logins included, however slowly CRM.COM answers."""
+    def _crmcom_till_client(self, unit=None):
+        """The client of a till request: logged on this till, logged in for the store
+        ``unit`` (default the till's; a sale already made keeps its own), and bounded by the
+        timeout of the connection, retries and logins included, however slowly CRM.COM
+        answers."""
         connection = self.company_id._crmcom_connection()
         with (
-            self.company_id._crmcom_client(related=self) as client,
+            self.company_id._crmcom_client(
+                related=self, unit=unit or self._crmcom_unit_identifier()
+            ) as client,
             client.deadline(connection.timeout),
         ):
             yield client

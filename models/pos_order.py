@@ -429,12 +429,16 @@ class PosOrder(models.Model):
         spent = purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0
         outbox = self.env["crmcom.purchase"].sudo()
         count = outbox.search_count([("pos_order_id", "=", self.id)])
+        ((unit_key, unit),) = purchase._unit_identifier().items()
         replacement = outbox.create(
             {
                 **values,
                 "order_uuid": f"{self.uuid}/R{count}",
                 "pos_order_id": self.id,
                 "config_id": purchase.config_id.id,
+                # The original sale's store, wherever the refund is made.
+                "unit_key": unit_key,
+                "unit": unit,
                 "session_id": purchase.session_id.id,
                 "partner_id": purchase.partner_id.id,
                 "reference": f"{values['reference']}/R{count}",

@@ -34,7 +34,7 @@ class ResCompany(models.Model):
 
     def _crmcom_client(self, related=None, **options):
         """A CRM.COM client for this company; every call it makes is logged on ``related``
-        (see ``crmcom.connection._client`` for ``options``)."""
+        (see ``crmcom.connection._client`` for ``unit`` and the other ``options``)."""
         connection = self._crmcom_connection()
         if not connection:
             raise ValidationError(

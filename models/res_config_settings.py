@@ -1,9 +1,11 @@
+import time
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from ..crmcom import CrmComError
+from ..crmcom import CallTimeoutError, CrmComError
 from .crmcom_connection import SECRET_FIELDS
 from .crmcom_parameters import (
     ABANDONED_AFTER_HOURS,
@@ -14,6 +16,9 @@ from .crmcom_parameters import (
 from .notification import notification
 
 SYSTEM = "base.group_system"
+# Test connection logs in once per store ID in use: all of them within this (Odoo's own
+# request limit, limit_time_real, is 120 s by default).
+TEST_CONNECTION_SECONDS = 60.0
 # Settings field -> crmcom.connection field. The connection is saved in one write, whatever
 # order the form gives the fields in, and only with what differs from what is saved.
 CONNECTION_SETTINGS = {
@@ -119,6 +124,8 @@ class ResConfigSettings(models.TransientModel):
     pos_crmcom_discount_product_id = fields.Many2one(
         related="pos_config_id.crmcom_discount_product_id", readonly=False
     )
+    pos_crmcom_unit_key = fields.Selection(related="pos_config_id.crmcom_unit_key", readonly=False)
+    pos_crmcom_unit = fields.Char(related="pos_config_id.crmcom_unit", readonly=False)
 
     @api.onchange("pos_crmcom_enabled")
     def _onchange_pos_crmcom_enabled(self):
@@ -228,23 +235,110 @@ class ResConfigSettings(models.TransientModel):
             )
 
     def action_crmcom_test_connection(self):
-        """Log in with the saved settings and say whether it worked, and if not, why."""
+        """Log in with the saved settings, once for each login the stores in use need (the
+        company's and each CRM.COM till's), and say whether it worked, and if not, for which
+        store and why."""
         self._crmcom_check_own_company()
         company = self.company_id
         connection = company._crmcom_connection()
-        try:
-            with (
-                company._crmcom_client(related=company) as client,
-                client.deadline(connection.timeout),
-            ):
-                client.login()
-        except (CrmComError, ValueError) as exc:
-            # ValidationError (incomplete settings) is shown by the client as it is.
-            return notification(self.env._("CRM.COM connection failed"), str(exc), "danger")
-        return notification(
-            self.env._("CRM.COM connection works"),
-            self.env._("Logged in to %(url)s.", url=connection.base_url),
-            "success",
+        if not connection:
+            company._crmcom_client()  # says what to fill in
+        logins = {}  # login unit ID (None: none) -> {(key, store): [whose store it is]}
+        for unit, whose in self._crmcom_stores_in_use():
+            login_unit = connection._login_unit(unit)
+            store = next(iter(unit.items()))
+            logins.setdefault(login_unit, {}).setdefault(store, []).append(whose)
+        # Every login waits the connection's timeout at most, and all of them together
+        # stay far below Odoo's request limit, however many stores fail to answer.
+        end = time.monotonic() + TEST_CONNECTION_SECONDS
+        for login_unit, stores in logins.items():
+            described = self._crmcom_describe_stores(stores)
+            seconds = min(connection.timeout, end - time.monotonic())
+            try:
+                if seconds <= 0:
+                    raise CallTimeoutError(
+                        self.env._("Not tried: the other logins took all the time."),
+                        outcome_unknown=False,
+                    )
+                with (
+                    company._crmcom_client(
+                        related=company, unit=dict([next(iter(stores))])
+                    ) as client,
+                    client.deadline(seconds),
+                ):
+                    client.login()
+            except (CrmComError, ValueError) as exc:
+                # ValidationError (incomplete settings) is shown by the client as it is.
+                return notification(
+                    self.env._("CRM.COM connection failed"),
+                    self.env._(
+                        "Logging in for %(stores)s: %(reason)s", stores=described, reason=exc
+                    )
+                    if login_unit
+                    else str(exc),
+                    "danger",
+                )
+        checked = [
+            self._crmcom_describe_stores(stores)
+            for login_unit, stores in logins.items()
+            if login_unit
+        ]
+        unchecked = [
+            self._crmcom_describe_stores(stores)
+            for login_unit, stores in logins.items()
+            if not login_unit
+        ]
+        message = [self.env._("Logged in to %(url)s.", url=connection.base_url)]
+        if checked:
+            message.append(
+                self.env._("CRM.COM knows the stores %(stores)s.", stores="; ".join(checked))
+            )
+        if unchecked:
+            message.append(
+                self.env._(
+                    "Stores given by code or name are checked by CRM.COM at their first "
+                    "sale (a login takes a store ID only): %(stores)s.",
+                    stores="; ".join(unchecked),
+                )
+            )
+        return notification(self.env._("CRM.COM connection works"), " ".join(message), "success")
+
+    def _crmcom_stores_in_use(self):
+        """``(store identifier, whose it is)`` of the company and of each of its CRM.COM
+        tills that names a store of its own."""
+        self.ensure_one()
+        company = self.company_id
+        stores = [(company._crmcom_unit_identifier(), self.env._("the company"))]
+        configs = (
+            self.env["pos.config"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", company.id),
+                    ("crmcom_enabled", "=", True),
+                    ("crmcom_unit", "!=", False),
+                ]
+            )
+        )
+        stores += [(config._crmcom_unit_identifier(), config.name) for config in configs]
+        return stores
+
+    def _crmcom_describe_stores(self, stores):
+        """``{(key, store): [whose]}`` as text: ``STORE02 by alternative code (Shop 2)``."""
+        labels = {
+            key: label
+            for key, label in self.env["crmcom.connection"]
+            ._fields["unit_key"]
+            ._description_selection(self.env)
+        }
+        return ", ".join(
+            self.env._(
+                "%(unit)s by %(key)s (%(whose)s)",
+                unit=value,
+                key=labels.get(key, key).lower(),
+                whose=", ".join(whose),
+            )
+            for (key, value), whose in stores.items()
         )
 
     def action_crmcom_forget_credentials(self):

@@ -93,10 +93,33 @@ def dispatch(
     """Run one API call and return its ``data``; raises ApiError for an error reply."""
     method = METHODS[path]
     call = Call(state, config, _parse_body(raw_body, optional=method.body_optional), headers)
+    # What the request names as its store, and the unit of the token it came with: how a
+    # test sees which store each call of a sale reached (cancellations name none).
+    entry = {
+        "method": path,
+        "unit": _journal_value(
+            call.body.get(UNIT, call.body.get("unit") if not method.needs_token else None)
+        ),
+        "token_unit": None,
+    }
+    state.journal.append(entry)
     if method.needs_token:
         call.token = _authenticate(call)
+        entry["token_unit"] = call.token.unit_id
     fields = validation.get_fields_set(call.body) if method.fields_set else None
     return validation.apply_fields_set(method.handler(call), fields)
+
+
+def _journal_value(value: Any) -> Any:
+    """``value`` as the journal keeps it: identifiers of texts as they came, anything else as
+    its text (a request may send any JSON)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return dict(value)
+    return repr(value)
 
 
 def _reject_constant(name: str):
@@ -355,6 +378,7 @@ def snapshot(state: State, config: SimulatorConfig) -> dict:
         "purchases": [purchase_view(state, p) for p in state.purchases.values()],
         "spend_requests": [spend_request_view(state, s) for s in state.spend_requests.values()],
         "products": [product_view(product) for product in state.products.values()],
+        "requests": list(state.journal),
         "counts": {
             "participants": len(state.participants),
             "wallets": len(state.wallets),

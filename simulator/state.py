@@ -14,12 +14,14 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 ORGANISATION = "CRMDEMO"
+JOURNAL_SIZE = 1000  # requests kept for GET /_simulator/state
 
 
 @dataclass
@@ -314,6 +316,8 @@ class State:
             self.products_by_code: dict[str, Product] = {}
             self.sync_definitions: dict[str, SyncDefinition] = {}
             self._counters: dict[str, int] = {}
+            # The last API requests: method, the store they name, their token's unit.
+            self.journal: deque[dict] = deque(maxlen=JOURNAL_SIZE)
 
     # -- identities --------------------------------------------------------------------------
 

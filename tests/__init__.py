@@ -22,3 +22,4 @@ from . import test_hostile_admin
 from . import test_js_unit
 from . import test_migration
 from . import test_indexes
+from . import test_units

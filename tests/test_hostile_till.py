@@ -112,6 +112,9 @@ class TestHostileTill(CrmComHttpCase):
             ("pos.config", self.config.id, {"crmcom_enabled": False}),
             ("pos.config", self.config.id, {"crmcom_discount_product_id": self.desk.id}),
             ("pos.config", self.config.id, {"crmcom_identify_card": False}),
+            # Where the till's sales are booked: another store's awards are not theirs.
+            ("pos.config", self.config.id, {"crmcom_unit": "STORE02"}),
+            ("pos.config", self.config.id, {"crmcom_unit_key": "id", "crmcom_unit": "X"}),
         ]
         for model, record_id, values in attempts:
             with self.subTest(model=model, values=values):
@@ -131,6 +134,8 @@ class TestHostileTill(CrmComHttpCase):
         self.assertEqual(self.john.crmcom_participant_number, "P0001")
         self.assertTrue(self.config.crmcom_enabled)
         self.assertTrue(self.config.crmcom_identify_card)
+        self.assertFalse(self.config.crmcom_unit)
+        self.assertEqual(self.config.crmcom_unit_key, "alternative_code")
         # What Odoo lets a cashier write on a till stays writable.
         self.assertTrue(self.call("pos.config", "write", [self.config.id], {"name": "Till 1"}))
 
