@@ -24,6 +24,8 @@
         "data/ir_cron_product_sync.xml",
         "views/crmcom_product_sync_run_views.xml",
         "views/product_views.xml",
+        "views/crmcom_reconciliation_views.xml",
+        "data/ir_cron_reconciliation.xml",
     ],
     "demo": [
         "demo/crmcom_demo.xml",

@@ -16,3 +16,4 @@ from . import crmcom_product_state
 from . import crmcom_product_sync_run
 from . import crmcom_product_catalogue
 from . import crmcom_product_sync
+from . import crmcom_reconciliation

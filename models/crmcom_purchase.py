@@ -315,6 +315,41 @@ class CrmcomPurchase(models.Model):
         self.write({"state": CANCELLED, "next_attempt_at": False})
         self.flush_recordset(["state"])
 
+    # The reconciliation's fixes (models/crmcom_reconciliation.py): each hands the row back
+    # to the outbox, which looks CRM.COM up before it sends or cancels anything.
+
+    def _set_to_look_up(self):
+        """The reconciliation found CRM.COM without this purchase: due now as an unknown
+        outcome, so the outbox looks it up first and sends it only if it is not there."""
+        self.ensure_one()
+        self.write({"state": UNKNOWN, "next_attempt_at": False, "refusals": 0})
+
+    def _set_spend_to_look_up(self):
+        """CRM.COM holds a spend request this row does not record: the outbox looks it up
+        and clears it up as it does any spend whose answer was lost (``_settle_spend``)."""
+        self.ensure_one()
+        self.write({"spend_state": SPEND_UNKNOWN, "next_attempt_at": False, "refusals": 0})
+
+    def _set_to_cancel_again(self, purchase, spend=None):
+        """A sale Odoo cancelled that CRM.COM still holds (``purchase``, and ``spend`` if
+        its spend request is posted too: their entries in CRM.COM's lists): to cancel, those
+        very events. ``spent`` is kept: it is what the sale's receipt printed."""
+        self.ensure_one()
+        values = {
+            "state": TO_CANCEL,
+            "crmcom_id": purchase.get("id"),
+            "crmcom_number": purchase.get("number"),
+            "next_attempt_at": False,
+        }
+        if spend:
+            values.update(
+                spend_state=SPEND_POSTED,
+                spend_crmcom_id=spend.get("id"),
+                spend_number=spend.get("number"),
+            )
+        self.write(values)
+        self.flush_recordset(["state"])
+
     def _set_spend_unknown(self, amount, reference):
         self.ensure_one()
         self.write(
@@ -687,6 +722,22 @@ class CrmcomPurchase(models.Model):
                 return purchase._receipt_figures()
         except psycopg2.errors.SerializationFailure:
             return self._receipt_figures()  # a worker took it after this request began
+
+    def _lock_for_fix(self):
+        """Lock this row for a reconciliation fix, without waiting: a row that a worker or a
+        till holds is theirs now. Return whether it was locked (and read afresh)."""
+        self.ensure_one()
+        self.flush_recordset()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL("SELECT id FROM crmcom_purchase WHERE id = %s FOR UPDATE NOWAIT", self.id),
+                    log_exceptions=False,
+                )
+        except psycopg2.errors.LockNotAvailable:
+            return False
+        self.invalidate_recordset()
+        return True
 
     def _lock_for_receipt(self):
         self.flush_recordset()

@@ -297,6 +297,14 @@ class _Handler(BaseHTTPRequestHandler):
                 with sim.state.lock:
                     sim.config.update(payload)
                 return self._send(200, sim.config.as_dict())
+            if route == ("POST", "amend"):
+                changes = payload.get("changes", {})
+                if not isinstance(changes, dict):
+                    raise ValueError("changes must be an object")
+                return self._send(
+                    200,
+                    sim.state.amend_event(payload.get("kind"), payload.get("reference"), changes),
+                )
             if route == ("POST", "expire_tokens"):
                 return self._send(200, {"expired": sim.expire_tokens()})
         except (ValueError, TypeError) as err:  # TypeError: unexpected fault arguments

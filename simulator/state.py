@@ -419,3 +419,50 @@ class State:
 
     def spent_on(self, purchase: Purchase) -> Decimal:
         return sum((s.spend_amount for s in self.posted_spend_requests(purchase)), Decimal("0.00"))
+
+    # -- test controls -------------------------------------------------------------------------
+
+    def amend_event(self, kind: str, reference: str, changes: dict[str, Any]) -> dict:
+        """Change, behind the client's back, the newest event with this reference, as a
+        person working in CRM.COM (or a lost write) would: what a reconciliation must find.
+
+        ``kind``: ``purchase`` (by ``reference_number``) or ``spend_request`` (by
+        ``external_system_reference_number``). ``changes``: ``forget`` (true: CRM.COM loses
+        it), ``life_cycle_state`` (``POSTED`` or ``CANCELLED``), and ``total_amount``
+        (purchases) or ``spend_amount`` (spend requests). Wallets are left as they are.
+        Everything is checked before anything changes.
+        """
+        with self.lock:
+            if kind == "purchase":
+                events, key, amount = self.purchases, "reference_number", "total_amount"
+            elif kind == "spend_request":
+                events, key, amount = (
+                    self.spend_requests,
+                    "external_system_reference_number",
+                    ("spend_amount"),
+                )
+            else:
+                raise ValueError("kind must be purchase or spend_request")
+            unknown = set(changes) - {"forget", "life_cycle_state", amount}
+            if unknown:
+                raise ValueError(f"cannot change {sorted(unknown)} of a {kind}")
+            found = [event for event in events.values() if getattr(event, key) == reference]
+            if not found:
+                raise ValueError(f"no {kind} with {key} {reference!r}")
+            event = found[-1]
+            state = changes.get("life_cycle_state", event.life_cycle_state)
+            if state not in ("POSTED", "CANCELLED"):
+                raise ValueError("life_cycle_state must be POSTED or CANCELLED")
+            value = changes.get(amount)
+            if value is not None:
+                try:
+                    value = Decimal(str(value)).quantize(Decimal("0.01"))
+                except InvalidOperation:
+                    raise ValueError(f"{amount} must be a number") from None
+            if changes.get("forget"):
+                del events[event.id]
+                return {"forgotten": event.number}
+            event.life_cycle_state = state
+            if value is not None:
+                setattr(event, amount, value)
+            return {"amended": event.number}

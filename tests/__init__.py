@@ -23,3 +23,4 @@ from . import test_js_unit
 from . import test_migration
 from . import test_indexes
 from . import test_units
+from . import test_reconciliation_day
