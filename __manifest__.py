@@ -23,6 +23,8 @@
         "data/ir_cron_product_sync.xml",
         "views/crmcom_product_sync_run_views.xml",
         "views/product_views.xml",
+        "views/pos_session_views.xml",
+        "views/report_saledetails.xml",
     ],
     "demo": [
         "demo/crmcom_demo.xml",

@@ -16,3 +16,5 @@ from . import crmcom_product_state
 from . import crmcom_product_sync_run
 from . import crmcom_product_catalogue
 from . import crmcom_product_sync
+from . import pos_session
+from . import report_sale_details

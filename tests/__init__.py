@@ -21,3 +21,4 @@ from . import test_neutralize
 from . import test_hostile_admin
 from . import test_js_unit
 from . import test_migration
+from . import test_frontend_closing
