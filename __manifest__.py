@@ -25,6 +25,7 @@
         "views/product_views.xml",
         "views/pos_session_views.xml",
         "views/report_saledetails.xml",
+        "views/crmcom_rewards_report_views.xml",
     ],
     "demo": [
         "demo/crmcom_demo.xml",

@@ -21,4 +21,5 @@ from . import test_neutralize
 from . import test_hostile_admin
 from . import test_js_unit
 from . import test_migration
+from . import test_session_totals
 from . import test_frontend_closing
