@@ -26,6 +26,9 @@
         "views/product_views.xml",
         "views/crmcom_reconciliation_views.xml",
         "data/ir_cron_reconciliation.xml",
+        "views/pos_session_views.xml",
+        "views/report_saledetails.xml",
+        "views/crmcom_rewards_report_views.xml",
     ],
     "demo": [
         "demo/crmcom_demo.xml",

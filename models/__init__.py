@@ -17,3 +17,5 @@ from . import crmcom_product_sync_run
 from . import crmcom_product_catalogue
 from . import crmcom_product_sync
 from . import crmcom_reconciliation
+from . import pos_session
+from . import report_sale_details

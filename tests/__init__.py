@@ -24,3 +24,5 @@ from . import test_migration
 from . import test_indexes
 from . import test_units
 from . import test_reconciliation_day
+from . import test_session_totals
+from . import test_frontend_closing

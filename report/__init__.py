@@ -1,0 +1,1 @@
+from . import crmcom_rewards_report
