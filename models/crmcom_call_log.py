@@ -30,6 +30,7 @@ class CrmcomCallLog(models.Model):
             ("authentication_error", "Authentication failed"),
             ("transport_error", "Unreachable"),
             ("call_timeout_error", "Timed out"),
+            ("rate_limited_error", "Too many requests"),
             ("bad_reply_error", "Invalid reply"),
         ],
         required=True,
