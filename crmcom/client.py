@@ -322,11 +322,13 @@ def normalise_base_url(url):
     return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
 
 
-def release_token(base_url, token, *, timeout=10.0, on_call=None):
+def release_token(base_url, token, *, timeout=10.0, on_call=None, verify=True):
     """Invalidate ``token`` at ``base_url`` (§2.3), e.g. once a company's credentials changed.
 
     Needs no credentials: the token is the whole request."""
-    client = CrmComClient(base_url, api_key="", timeout=timeout, on_call=on_call, retries=0)
+    client = CrmComClient(
+        base_url, api_key="", timeout=timeout, on_call=on_call, retries=0, verify=verify
+    )
     with client:
         client._post("authentication/token/release", {"token": token})
 

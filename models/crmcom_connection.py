@@ -266,6 +266,7 @@ class CrmcomConnection(models.Model):
         if not retired:
             return
         timeouts = {connection.company_id.id: connection.timeout for connection in self}
+        trust = {base_url: self._ca_bundle(base_url) for _company, _token, base_url in retired}
         registry = self.env.registry
 
         @self.env.cr.postcommit.add
@@ -280,6 +281,7 @@ class CrmcomConnection(models.Model):
                             base_url,
                             token,
                             timeout=min(timeouts.get(company_id) or MAX_TIMEOUT, 5.0),
+                            verify=trust[base_url],
                             on_call=lambda record, log=log, company=company: log._log_call(
                                 record, company
                             ),
