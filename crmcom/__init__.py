@@ -11,6 +11,7 @@ from .errors import (
     CrmComError,
     NotFoundError,
     CallTimeoutError,
+    RateLimitedError,
     TransportError,
 )
 from .participants import spend_blocked
@@ -27,6 +28,7 @@ __all__ = [
     "MemoryTokenStore",
     "NotFoundError",
     "PARTICIPANT_FIELDS",
+    "RateLimitedError",
     "StoredToken",
     "CallTimeoutError",
     "TokenStore",

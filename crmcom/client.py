@@ -10,6 +10,8 @@ talk to CRM.COM", and splitting them would spread its rules over several files.
 
 import json
 import logging
+import os
+import random
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,9 +20,9 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     MaxRetryError,
     NewConnectionError,
     ReadTimeoutError,
@@ -29,7 +31,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
-from . import errors
+from . import errors, pool
 from .token_store import MemoryTokenStore, StoredToken
 
 _logger = logging.getLogger(__name__)
@@ -213,27 +215,76 @@ def _json_default(value):
 # less than CREATING_CALL_SECONDS (or half its timeout, if shorter) left.
 MIN_ATTEMPT_SECONDS = 0.05
 CREATING_CALL_SECONDS = 2.0
+# A Retry-After is waited for, plus up to this share of it (at most a second) so that tills
+# told the same moment do not all come back at once; never less than it says.
+RETRY_AFTER_JITTER = 0.1
+# HTTP statuses after which a read is tried again: "too many requests" (nothing was done,
+# as far as a read is concerned) and the server errors of a busy or restarting server.
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def _sleep(seconds):
+    """The wait between attempts (tests replace it to see the waits without taking them)."""
+    time.sleep(seconds)
 
 
 class _DeadlineRetry(Retry):
-    """urllib3's retry policy, giving up when the client's deadline leaves no time for the
-    next attempt (after its back-off)."""
+    """urllib3's retry policy with jittered back-off, giving up when the client's deadline
+    leaves no time for the next attempt after its wait, or when a server asks (Retry-After)
+    for a longer wait than ``max_wait``: a till call never waits beyond its deadline.
 
-    def __init__(self, *args, time_left=None, **kwargs):
+    The wait before each attempt is drawn once, when the attempt is decided
+    (:meth:`increment`), so the deadline check and the sleep agree."""
+
+    def __init__(self, *args, time_left=None, max_wait=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_left = time_left
+        self.max_wait = max_wait
+        self.wait = None
 
     def new(self, **kwargs):
         retry = super().new(**kwargs)
         retry.time_left = self.time_left
+        retry.max_wait = self.max_wait
         return retry
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):
         retry = super().increment(method, url, response, error, _pool, **kw)
+        wait = retry.next_wait(response)
         left = self.time_left() if self.time_left else None
-        if left is not None and left <= retry.get_backoff_time() + MIN_ATTEMPT_SECONDS:
+        too_long = self.max_wait is not None and wait > self.max_wait
+        if too_long or (left is not None and left <= wait + MIN_ATTEMPT_SECONDS):
             raise MaxRetryError(_pool, url, error or ResponseError("deadline reached"))
+        retry.wait = wait
         return retry
+
+    def next_wait(self, response=None):
+        """Seconds to wait before the next attempt: the server's Retry-After (jittered
+        upwards), else the jittered back-off."""
+        retry_after = None
+        if self.respect_retry_after_header and response is not None:
+            try:
+                retry_after = self.get_retry_after(response)
+            except HTTPError:  # an unreadable header says nothing
+                retry_after = None
+        if retry_after is not None:
+            return retry_after + random.uniform(0, min(1.0, RETRY_AFTER_JITTER * retry_after))
+        return self.get_backoff_time()
+
+    def get_backoff_time(self):
+        """``backoff_factor`` × 2^(attempts − 1), "equal jitter" (half of it, plus up to the
+        other half at random), from the first retry on: clients that failed together do not
+        come back together."""
+        failures = len(self.history)
+        if failures == 0 or self.backoff_factor <= 0:
+            return 0.0
+        base = min(self.backoff_max, self.backoff_factor * 2 ** (failures - 1))
+        return random.uniform(base / 2, base)
+
+    def sleep(self, response=None):
+        wait = self.wait if self.wait is not None else self.next_wait(response)
+        if wait > 0:
+            _sleep(wait)
 
 
 class _DeadlineTimeout(Timeout):
@@ -271,20 +322,15 @@ def normalise_base_url(url):
     return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
 
 
-def release_token(base_url, token, *, timeout=10.0, on_call=None):
+def release_token(base_url, token, *, timeout=10.0, on_call=None, verify=True):
     """Invalidate ``token`` at ``base_url`` (§2.3), e.g. once a company's credentials changed.
 
     Needs no credentials: the token is the whole request."""
-    client = CrmComClient(base_url, api_key="", timeout=timeout, on_call=on_call, retries=0)
+    client = CrmComClient(
+        base_url, api_key="", timeout=timeout, on_call=on_call, retries=0, verify=verify
+    )
     with client:
         client._post("authentication/token/release", {"token": token})
-
-
-def _session(retry):
-    session = requests.Session()
-    session.mount("http://", HTTPAdapter(max_retries=retry))
-    session.mount("https://", HTTPAdapter(max_retries=retry))
-    return session
 
 
 class CrmComClient:
@@ -294,6 +340,12 @@ class CrmComClient:
     ``password`` and ``organisation``. ``token_store`` keeps the token between calls and
     processes; ``on_call`` receives a :class:`CallRecord` after every HTTP exchange, with the
     request as ``request_view`` (if given) shortens it, then with its secrets masked.
+
+    HTTP sessions, and with them TCP and TLS connections, are kept between calls and between
+    clients of the same ``pool_owner`` (e.g. a company's connection), server, ``verify`` and
+    credentials (:mod:`crmcom.pool`). ``verify`` is True (the system's trusted authorities)
+    or the path of a CA bundle (PEM file or folder) to trust instead: certificate checks
+    cannot be turned off.
     """
 
     def __init__(
@@ -319,6 +371,9 @@ class CrmComClient:
         products_key="products_set",
         time_zone="UTC",
         clock=time.time,
+        verify=True,
+        pool_owner=None,
+        max_retry_wait=30.0,
     ):
         base_url = normalise_base_url(base_url)
         if not base_url.startswith(("http://", "https://")):
@@ -327,6 +382,11 @@ class CrmComClient:
             raise ValueError("give an API key, or a username, password and organisation")
         if timeout <= 0:
             raise ValueError("the timeout must be positive")
+        if verify is not True and not (isinstance(verify, str) and verify):
+            # False would accept any certificate: credentials and customers' data to anyone.
+            raise ValueError("verify is True or the path of a CA bundle to trust")
+        if verify is not True and not os.path.exists(verify):
+            raise ValueError(f"no CA bundle at {verify}")
         self.base_url = base_url
         self.api_key = api_key
         self.username = username
@@ -349,43 +409,51 @@ class CrmComClient:
         # CRM.COM reads and writes dates as zone-less local times of the organisation (§1.4).
         self.time_zone = ZoneInfo(time_zone or "UTC")
         self.clock = clock
+        self.verify = verify
+        self.pool_owner = pool_owner
+        self._credentials = pool.credentials_digest(api_key, username, password, organisation)
         self._deadline = None  # time.monotonic() by which every call must be over
         retry = {
             "backoff_factor": backoff_factor,
             "raise_on_status": False,
-            "respect_retry_after_header": False,
             "time_left": self._time_left,
+            "max_wait": max_retry_wait,
         }
-        self._safe_session = _session(
-            _DeadlineRetry(
-                total=retries,
-                connect=retries,
-                read=retries,
-                status=retries,
-                other=0,
-                allowed_methods=frozenset({"POST"}),
-                status_forcelist=(500, 502, 503, 504),
-                **retry,
-            )
+        # A read is tried again after a 429 or a 5xx, when the server's Retry-After (if any)
+        # fits in the deadline.
+        self._safe_retry = _DeadlineRetry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            allowed_methods=frozenset({"POST"}),
+            status_forcelist=RETRY_STATUSES,
+            respect_retry_after_header=True,
+            **retry,
         )
-        # Resend a creating call only when the connection was never established.
-        self._unsafe_session = _session(
-            _DeadlineRetry(
-                total=retries,
-                connect=retries,
-                read=0,
-                status=0,
-                other=0,
-                allowed_methods=frozenset({"POST"}),
-                **retry,
-            )
+        # Resend a creating call only when the connection was never established: not after a
+        # 429 either, which CRM.COM does not promise to send before doing anything
+        # (crmcom-api.md, Transport): its outcome is unknown, and the caller looks it up.
+        self._unsafe_retry = _DeadlineRetry(
+            total=retries,
+            connect=retries,
+            read=0,
+            status=0,
+            other=0,
+            allowed_methods=frozenset({"POST"}),
+            respect_retry_after_header=False,
+            **retry,
         )
 
     # ------------------------------------------------------------------ transport
 
+    def _pool(self):
+        return pool.pool_for(self.pool_owner, self.base_url, self.verify, self._credentials)
+
     def close(self):
-        self._safe_session.close()
-        self._unsafe_session.close()
+        """Nothing to close: each call gives its session back to the pool at once. Kept so
+        that a client can be used as a context manager."""
 
     def __enter__(self):
         return self
@@ -410,7 +478,6 @@ class CrmComClient:
     def _post(self, method, body, *, auth=None):
         """Send one request and return the envelope's ``data``; raise a typed error otherwise."""
         safe = method in SAFE_METHODS
-        session = self._safe_session if safe else self._unsafe_session
         logged = self.request_view(body) if self.request_view else body
         record = CallRecord(method=method, started_at=self.clock(), request=mask_secrets(logged))
         started = time.monotonic()
@@ -423,15 +490,21 @@ class CrmComClient:
                     "no time was left to call CRM.COM", method=method, outcome_unknown=False
                 )
             try:
-                response = session.post(
-                    self.base_url + API_PATH + method,
-                    data=json.dumps(body, default=_json_default),
-                    headers={"Content-Type": "application/json", "Accept": "application/json"},
-                    auth=auth,
-                    timeout=_DeadlineTimeout(self.timeout, self._time_left),
-                    # A redirect would resend the body, token or password included, elsewhere.
-                    allow_redirects=False,
-                )
+                with self._pool().lease(self._safe_retry if safe else self._unsafe_retry) as s:
+                    response = s.post(
+                        self.base_url + API_PATH + method,
+                        data=json.dumps(body, default=_json_default),
+                        headers={
+                            "Content-Type": "application/json",
+                            "Accept": "application/json",
+                        },
+                        auth=auth,
+                        timeout=_DeadlineTimeout(self.timeout, self._time_left),
+                        # A redirect would resend the body, token or password included,
+                        # elsewhere.
+                        allow_redirects=False,
+                        verify=self.verify,
+                    )
             except requests.RequestException as exc:
                 raise self._transport_error(method, exc) from exc
             record.http_status = response.status_code
@@ -487,6 +560,18 @@ class CrmComClient:
         status = payload.get("status") if isinstance(payload, dict) else None
         said = status if isinstance(status, dict) else {}
         said_code = said.get("code") if isinstance(said.get("code"), str) else None
+        if response.status_code == 429 and said_code not in self.auth_error_codes:
+            # What a 429 leaves done is not documented: nothing, for a read; for a creating
+            # call, an outcome to look up rather than a refusal (it may be sent again later).
+            raise errors.RateLimitedError(
+                "CRM.COM asked to slow down (HTTP 429)",
+                method=method,
+                code=said_code,
+                description=said.get("message") or said.get("description") or None,
+                http_status=429,
+                outcome_unknown=not safe,
+                retry_after=_retry_after(response),
+            )
         if response.status_code >= 500 and said_code not in self.auth_error_codes:
             raise errors.TransportError(
                 f"CRM.COM failed with HTTP {response.status_code}",
@@ -786,6 +871,17 @@ class CrmComClient:
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=self.time_zone)
         return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _retry_after(response):
+    """The seconds a reply's Retry-After header asks to wait, or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return Retry().parse_retry_after(value)
+    except HTTPError:
+        return None
 
 
 def _caused_by(exc, error_class):

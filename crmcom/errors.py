@@ -44,6 +44,15 @@ class TransportError(CrmComError):
     """CRM.COM could not be reached, dropped the connection or failed with an HTTP error."""
 
 
+class RateLimitedError(TransportError):
+    """CRM.COM answered HTTP 429 (too many requests) and no retry fitted: after the wait it
+    asked for (``retry_after``, seconds, None when it did not say), if any."""
+
+    def __init__(self, message, *, retry_after=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 class CallTimeoutError(TransportError):
     """No reply within the configured time. If the request was sent, its outcome is unknown."""
 

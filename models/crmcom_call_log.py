@@ -2,6 +2,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .crmcom_parameters import CALL_LOG_RETENTION_DAYS
 
@@ -30,6 +31,7 @@ class CrmcomCallLog(models.Model):
             ("authentication_error", "Authentication failed"),
             ("transport_error", "Unreachable"),
             ("call_timeout_error", "Timed out"),
+            ("rate_limited_error", "Too many requests"),
             ("bad_reply_error", "Invalid reply"),
         ],
         required=True,
@@ -58,26 +60,40 @@ class CrmcomCallLog(models.Model):
 
     @api.model
     def _log_call(self, record, company, related=None):
-        """The client's ``on_call`` hook: store one :class:`crmcom.CallRecord`."""
-        return self.sudo().create(
-            {
-                "company_id": company.id,
-                "method": record.method,
-                "called_at": datetime.fromtimestamp(record.started_at, timezone.utc).replace(
-                    tzinfo=None
-                ),
-                "duration_ms": round(record.duration * 1000),
-                "outcome": record.outcome,
-                "http_status": record.http_status,
-                "status_code": record.status_code,
-                "message": record.message,
-                "request": json.dumps(record.request, indent=1, default=str),
-                "response": record.response,
-                "unit": _request_unit(record.request),
-                "res_model": related._name if related else False,
-                "res_id": related.id if related else False,
-            }
+        """The client's ``on_call`` hook: store one :class:`crmcom.CallRecord`.
+
+        One INSERT rather than the ORM's create, which costs a till request about a
+        millisecond more (defaults, the user's record, the transaction's time): every call
+        of every till request is logged, and nothing else of this row is computed."""
+        outcomes = dict(self._fields["outcome"].selection)
+        self.env.cr.execute(
+            SQL(
+                """INSERT INTO crmcom_call_log
+                          (company_id, method, called_at, duration_ms, outcome, http_status,
+                           status_code, message, request, response, unit, res_model, res_id,
+                           create_uid, create_date, write_uid, write_date)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                           %s, now() AT TIME ZONE 'UTC', %s, now() AT TIME ZONE 'UTC')
+                RETURNING id""",
+                company.id,
+                record.method,
+                datetime.fromtimestamp(record.started_at, timezone.utc).replace(tzinfo=None),
+                round(record.duration * 1000),
+                # An error class the selection does not name is still a failed call.
+                record.outcome if record.outcome in outcomes else "transport_error",
+                record.http_status or None,
+                record.status_code or None,
+                record.message or None,
+                json.dumps(record.request, indent=1, default=str),
+                record.response or None,
+                _request_unit(record.request) or None,
+                related._name if related else None,
+                related.id if related else None,
+                self.env.uid,
+                self.env.uid,
+            )
         )
+        return self.browse(self.env.cr.fetchone()[0])
 
     def _prune(self, limit=PRUNE_BATCH):
         """Delete up to ``limit`` entries older than the retention period; return how many."""

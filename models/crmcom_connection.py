@@ -2,6 +2,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import os
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,7 +12,7 @@ from odoo.tools import SQL
 
 from odoo.addons.base.models.res_partner import _tz_get
 
-from ..crmcom import MAX_PRODUCTS_PER_SYNC, CrmComClient
+from ..crmcom import MAX_PRODUCTS_PER_SYNC, CrmComClient, pool
 from ..crmcom.client import normalise_base_url, release_token
 from .crmcom_token import CompanyTokenStore
 
@@ -33,6 +34,11 @@ TOKEN_SCOPE_FIELDS = (
     "unit",
 )
 LOCAL_HOSTS = {"localhost"}
+# System parameter: the CA bundle (a PEM file or a folder of them, on the Odoo server) that
+# CRM.COM's certificate is checked against instead of the system's authorities, e.g. for a
+# server behind a private CA. Set by the server's administrator; certificates are always
+# checked.
+CA_FILE_PARAMETER = "pos_crmcom_rewards.ca_file"
 # The product fields a connection may send as keys of CRM.COM's product object: (key, field
 # of the connection holding the chosen product field, its label, the default product field).
 SYNC_MAPPING = (
@@ -191,6 +197,9 @@ class CrmcomConnection(models.Model):
         retiring = self._changing(vals, TOKEN_SCOPE_FIELDS)
         if vals.get("enabled") is False:
             retiring |= self.filtered("enabled")
+        # This process's kept connections to CRM.COM of those settings are closed once the
+        # change is committed (other workers replace theirs at their next call).
+        self._discard_pools_after_commit(retiring)
         moved = self._changing(vals, ("base_url",))
         # A secret entered for one server is never sent to another: those that a move to
         # a new URL does not give again are erased.
@@ -223,6 +232,23 @@ class CrmcomConnection(models.Model):
             )
         )
 
+    def _pool_owner(self):
+        """What the kept HTTP sessions of this connection are filed under (crmcom.pool): one
+        pool per database and company, replaced when the server, trust or credentials
+        change."""
+        self.ensure_one()
+        return (self.env.cr.dbname, self.company_id.id)
+
+    def _discard_pools_after_commit(self, connections):
+        owners = [connection._pool_owner() for connection in connections]
+        if not owners:
+            return
+
+        @self.env.cr.postcommit.add
+        def discard():
+            for owner in owners:
+                pool.discard(owner)
+
     def _retire_tokens(self):
         """Forget the tokens of these connections now and release them in CRM.COM once the
         transaction is committed (a rolled-back save releases nothing; a token released
@@ -240,6 +266,7 @@ class CrmcomConnection(models.Model):
         if not retired:
             return
         timeouts = {connection.company_id.id: connection.timeout for connection in self}
+        trust = {base_url: self._ca_bundle(base_url) for _company, _token, base_url in retired}
         registry = self.env.registry
 
         @self.env.cr.postcommit.add
@@ -254,6 +281,7 @@ class CrmcomConnection(models.Model):
                             base_url,
                             token,
                             timeout=min(timeouts.get(company_id) or MAX_TIMEOUT, 5.0),
+                            verify=trust[base_url],
                             on_call=lambda record, log=log, company=company: log._log_call(
                                 record, company
                             ),
@@ -432,6 +460,28 @@ class CrmcomConnection(models.Model):
             # The login's optional unit takes a unit ID only (crmcom-api.md §2.1).
             unit=login_unit,
             time_zone=connection.time_zone,
+            verify=self._ca_bundle(connection.base_url),
+            pool_owner=connection._pool_owner(),
             **credentials,
             **{**defaults, **options},
         )
+
+    @api.model
+    def _ca_bundle(self, base_url):
+        """The client's ``verify`` for ``base_url``: the CA bundle of the system parameter,
+        or True (the system's authorities) when none is set or the file is missing: then a
+        private certificate fails to verify, and the call fails as unreachable."""
+        if not base_url.startswith("https://"):
+            return True  # no certificate to check
+        path = (self.env["ir.config_parameter"].sudo().get_param(CA_FILE_PARAMETER) or "").strip()
+        if not path:
+            return True
+        if not os.path.exists(path):
+            _logger.warning(
+                "CRM.COM CA bundle %s (system parameter %s) not found: the system's "
+                "authorities are used",
+                path,
+                CA_FILE_PARAMETER,
+            )
+            return True
+        return path

@@ -7,6 +7,7 @@ from ..crmcom import (
     CallTimeoutError,
     CrmComError,
     NotFoundError,
+    RateLimitedError,
 )
 
 
@@ -14,6 +15,8 @@ def plain_error(env, exc):
     """What a cashier or a Point of Sale manager reads of a failed CRM.COM call: plain words,
     never the server's address nor a library's text (the call log keeps those, for
     administrators)."""
+    if isinstance(exc, RateLimitedError):
+        return env._("CRM.COM is busy and asked Odoo to wait before calling again.")
     if isinstance(exc, CallTimeoutError):
         return env._("CRM.COM did not answer in time.")
     if isinstance(exc, AuthenticationError):

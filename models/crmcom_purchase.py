@@ -211,12 +211,13 @@ class CrmcomPurchase(models.Model):
         return self.company_id.sudo()._crmcom_unit_identifier()
 
     @api.model
-    def _product_lines(self, lines):
-        """CRM.COM purchase lines from ``(product, qty, subtotal, subtotal_incl)`` tuples.
+    def _product_lines(self, lines, currency=None):
+        """CRM.COM purchase lines from ``(product, qty, subtotal, subtotal_incl)`` tuples,
+        rounded in ``currency`` (default: the current company's).
 
         CRM.COM takes line totals after discounts (docs/crmcom-api.md, purchase lines).
         """
-        currency = self.env.company.currency_id
+        currency = currency or self.env.company.currency_id
         return [
             {
                 "product_identifier": {"code": product._crmcom_code()},

@@ -204,7 +204,8 @@ class PosConfig(models.Model):
                     "Rewards."
                 ),
             )
-        query = normalise(method, query, self._crmcom_country_code())
+        # Only phones need the shop's country (reading it costs a few queries).
+        query = normalise(method, query, self._crmcom_country_code() if method == "phone" else None)
         identifier = (
             {"number": query}
             if method == "number"
@@ -245,7 +246,9 @@ class PosConfig(models.Model):
         if refusal:
             return refusal
         purchases = self.env["crmcom.purchase"]
-        lines = purchases._product_lines(basket["lines"])
+        company = self.company_id
+        company.fetch(["currency_id"])  # what the figures are rounded in, not the whole company
+        lines = purchases._product_lines(basket["lines"], company.currency_id)
         try:
             with self._crmcom_till_client() as client:
                 preview = client.preview_purchase(
@@ -441,7 +444,7 @@ class PosConfig(models.Model):
         """Only a user with an open session of this (CRM.COM-enabled) till may call."""
         self.ensure_one()
         self.check_access("read")
-        session = self.current_session_id
+        session = self._crmcom_current_session()
         if not self.company_id._crmcom_is_connected():
             # Disconnected since the till was turned on: plain words, not a settings error.
             raise UserError(
@@ -455,6 +458,21 @@ class PosConfig(models.Model):
                 self.env._("CRM.COM Rewards needs an open session of %(pos)s.", pos=self.name)
             )
 
+    def _crmcom_current_session(self):
+        """``current_session_id`` (the newest session not closed, rescue sessions aside) in
+        one narrow query: the computed field reads every session of the till in full, on
+        every till request."""
+        return (
+            self.env["pos.session"]
+            .sudo()
+            .search_fetch(
+                [("config_id", "=", self.id), ("state", "!=", "closed"), ("rescue", "=", False)],
+                ["state"],
+                order="id desc",
+                limit=1,
+            )
+        )
+
     def _crmcom_basket(self, order):
         """Validate the basket the till sends: ``(basket, None)``, or ``(None, refusal)``."""
         invalid = self._crmcom_refusal(
@@ -467,7 +485,15 @@ class PosConfig(models.Model):
         partner_id = order.get("partner_id")
         if not uuid or type(partner_id) is not int or not 0 < len(order["lines"]) <= MAX_LINES:
             return None, invalid
-        partner = self.env["res.partner"].sudo().browse(partner_id).exists().commercial_partner_id
+        # Narrow reads, in one query each: a till request reads only what it checks.
+        partner = (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)  # an archived customer is still one
+            .search_fetch([("id", "=", partner_id)], BASKET_PARTNER_FIELDS, order="id")
+            .with_context(active_test=True)
+            .commercial_partner_id
+        )
         if partner.company_id and partner.company_id != self.company_id:
             return None, invalid
         if not partner.crmcom_participant_number:
@@ -475,11 +501,26 @@ class PosConfig(models.Model):
                 "invalid", self.env._("Identify the CRM.COM customer first.")
             )
         spend_product = self.crmcom_discount_product_id
+        if not all(
+            isinstance(line, dict) and type(line.get("product_id")) is int
+            for line in order["lines"]
+        ):
+            return None, invalid
+        products = (
+            self.env["product.product"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_fetch(
+                [("id", "in", [line["product_id"] for line in order["lines"]])],
+                ["active", "company_id", "default_code"],
+                order="id",
+            )
+            .with_context(active_test=True)
+        )
+        products.product_tmpl_id.fetch(["company_id"])  # a product's company is its template's
         lines = []
         for line in order["lines"]:
-            if not isinstance(line, dict) or type(line.get("product_id")) is not int:
-                return None, invalid
-            product = self.env["product.product"].sudo().browse(line["product_id"]).exists()
+            product = products.filtered(lambda product, line=line: product.id == line["product_id"])
             values = [
                 _clean_amount(line.get(key))
                 for key in ("qty", "price_subtotal", "price_subtotal_incl")
@@ -591,6 +632,16 @@ class PosConfig(models.Model):
 MAX_LINES = 1000
 MAX_AMOUNT = 1e9
 MAX_TEXT = 128
+
+
+# What the basket check reads of the customer (see _crmcom_basket).
+BASKET_PARTNER_FIELDS = [
+    "commercial_partner_id",
+    "company_id",
+    "crmcom_participant_number",
+    "crmcom_spend_blocked",
+    "crmcom_wallet_currency",
+]
 
 
 def _clean_text(value):

@@ -121,10 +121,19 @@ class ResPartner(models.Model):
         earlier versions linked are still used (the migration to 19.0.1.5.0 gave those of
         one company to it)."""
         number = participant["number"]
-        usable = self.search(
+        # Read with the search, in one query: what the till is answered and what tells
+        # whether the balance changed (the whole contact is not needed).
+        usable = self.search_fetch(
             [
                 ("crmcom_participant_number", "=", number),
                 ("company_id", "in", (False, company.id)),
+            ],
+            [
+                "company_id",
+                "name",
+                "crmcom_balance",
+                "crmcom_spend_blocked",
+                "crmcom_wallet_currency",
             ],
             order="id",
         )

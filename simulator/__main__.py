@@ -1,9 +1,11 @@
-"""Command line: ``python -m simulator [--host H] [--port P] [--no-seed] [--token-lifetime S]``."""
+"""Command line: ``python -m simulator [--host H] [--port P] [--no-seed] [--token-lifetime S]
+[--currency C] [--latency-ms MS] [--tls [--ca-out FILE]]``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import signal
 import threading
 
@@ -27,7 +29,28 @@ def main(argv: list[str] | None = None) -> int:
         default="EUR",
         help="the organisation's currency, its wallets' (ISO code; default: EUR)",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds added to every API call, as a remote CRM.COM's (default: 0)",
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate made at start",
+    )
+    parser.add_argument(
+        "--ca-out",
+        metavar="FILE",
+        help="with --tls: write the certificate (PEM) there, for clients to trust",
+    )
     args = parser.parse_args(argv)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must not be negative")
+    if args.ca_out and not args.tls:
+        parser.error("--ca-out needs --tls")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     sim = SimulatorServer(
@@ -36,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         seed=not args.no_seed,
         config=SimulatorConfig(token_lifetime=args.token_lifetime),
         currency=args.currency.upper(),
+        tls=args.tls,
+        latency=args.latency_ms / 1000,
     )
+    if args.ca_out:
+        shutil.copyfile(sim.ca_file, args.ca_out)
     stopping = threading.Event()
 
     def request_stop(signum, frame) -> None:
@@ -48,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CRM.COM simulator listening on {sim.url}", flush=True)
     print(f"  API      : {sim.url}{API_PREFIX}<method>", flush=True)
     print(f"  Controls : {sim.url}{CONTROL_PREFIX}state | reset | faults | config", flush=True)
+    if sim.ca_file:
+        print(f"  Trust    : {args.ca_out or sim.ca_file} (self-signed certificate)", flush=True)
     if not args.no_seed:
         print(credentials_text(), flush=True)
     while not stopping.wait(0.5):

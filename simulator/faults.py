@@ -8,15 +8,30 @@ from dataclasses import asdict, dataclass
 # Faults that do not process the request at all. CRM.COM does not document the HTTP status of
 # its errors, nor whether a server error carries the JSON envelope: "http_500" answers an HTML
 # page, "http_500_envelope" an error envelope ({"status": {"code": "INTERNAL_ERROR"}}).
-BEFORE_PROCESSING = frozenset({"http_500", "http_500_envelope", "drop", "expired_token"})
+BEFORE_PROCESSING = frozenset(
+    {"http_500", "http_500_envelope", "drop", "expired_token", "http_429"}
+)
 # Faults that process and commit the request, then spoil the reply (the two server errors
 # above, answered after the work was done).
 AFTER_PROCESSING = frozenset(
-    {"drop_after", "timeout_after", "malformed_json", "http_500_after", "http_500_envelope_after"}
+    {
+        "drop_after",
+        "timeout_after",
+        "malformed_json",
+        "http_500_after",
+        "http_500_envelope_after",
+        "http_429_after",
+    }
 )
 KINDS = frozenset({"latency"}) | BEFORE_PROCESSING | AFTER_PROCESSING
 SERVER_ERRORS = frozenset({"http_500", "http_500_envelope", "http_500_after",
                            "http_500_envelope_after"})  # fmt: skip
+# "Too many requests" (HTTP 429, RFC 6585), with a Retry-After header of ``seconds`` (rounded
+# up to whole seconds, as the header takes) or, when ``seconds`` is not given, without one.
+# CRM.COM documents neither its rate limits nor whether a 429 can come after the work was
+# done: "http_429" answers before processing, "http_429_after" after (the case that makes a
+# blind resend of a creating call unsafe).
+RATE_LIMITS = frozenset({"http_429", "http_429_after"})
 DEFAULT_SECONDS = {"latency": 2.0, "timeout_after": 60.0}
 _API_PREFIX = "crmapi/rest/v2/"
 

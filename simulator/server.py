@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import re
 import secrets
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -28,6 +31,9 @@ _logger = logging.getLogger(__name__)
 API_PREFIX = "/crmapi/rest/v2/"
 CONTROL_PREFIX = "/_simulator/"
 MAX_BODY = 16 * 1024 * 1024
+# A connection kept open for more requests (HTTP/1.1 keep-alive) is closed after this long
+# without one, as a real server's idle timeout does.
+IDLE_SECONDS = 30.0
 _OK_STATUS = {"code": "OK", "message": None, "description": None}
 
 # json cannot print a Decimal as a number with its two decimals: a marked string stands in for it
@@ -65,9 +71,18 @@ class SimulatorServer:
         seed: bool = True,
         config: SimulatorConfig | None = None,
         currency: str = "EUR",
+        *,
+        tls: bool = False,
+        latency: float = 0.0,
     ) -> None:
+        """``tls``: serve HTTPS with a self-signed certificate made now (its PEM file is
+        ``ca_file``, what a client trusts); ``latency``: seconds added to every API call, as
+        the network and work of a remote CRM.COM would (faults add to it)."""
         if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
             raise ValueError("currency must be an ISO 4217 code such as EUR")
+        if isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0:
+            raise ValueError("latency must be a non-negative number of seconds")
+        self.latency = float(latency)
         self.config = config if config is not None else SimulatorConfig()
         self._initial_config = SimulatorConfig(**self.config.as_dict())
         self.currency = currency
@@ -76,16 +91,30 @@ class SimulatorServer:
         # API requests received per method, answered or not: what reached this server.
         self.received = Counter()
         self._received_lock = threading.Lock()
+        # TCP connections accepted since the start (or the last reset): with keep-alive, what
+        # tells whether a client reuses its connections.
+        self.connections_accepted = 0
         if seed:
             seed_state(self.state)
+        self.tls = None
+        if tls:
+            from .tls import SelfSignedIdentity  # cryptography only when asked for
+
+            self.tls = SelfSignedIdentity()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sim = self
+        self._httpd.ssl_context = self.tls.server_context() if self.tls else None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The PEM file of the certificate a client trusts to talk to this HTTPS server."""
+        return self.tls.ca_file if self.tls else None
 
     def start(self) -> SimulatorServer:
         if self._thread is None:
@@ -104,6 +133,10 @@ class SimulatorServer:
             self._thread.join()
             self._thread = None
         self._httpd.server_close()
+        # Connections kept open for more requests end with the server, as a real one's do.
+        self._httpd.close_connections()
+        if self.tls:
+            self.tls.close()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()
@@ -119,6 +152,7 @@ class SimulatorServer:
         self.faults.clear()
         with self._received_lock:
             self.received.clear()
+            self.connections_accepted = 0
         with self.state.lock:
             self.state.clear(self.currency)
             self.config.copy_from(self._initial_config)
@@ -132,11 +166,17 @@ class SimulatorServer:
         dump["faults"] = self.faults.active()
         with self._received_lock:
             dump["received"] = dict(self.received)
+            dump["connections_accepted"] = self.connections_accepted
+        dump["latency"] = self.latency
         return dump
 
     def count_request(self, name: str) -> None:
         with self._received_lock:
             self.received[name] += 1
+
+    def count_connection(self) -> None:
+        with self._received_lock:
+            self.connections_accepted += 1
 
     def process(self, path: str, raw_body: bytes, headers) -> tuple[int, dict]:
         """Run one API call: (HTTP status, response envelope)."""
@@ -155,12 +195,55 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
     sim: SimulatorServer
+    ssl_context: ssl.SSLContext | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._open = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request, client_address) -> None:
+        self.sim.count_connection()
+        # A reply is written in two pieces (head, body): without this, on a kept-alive
+        # connection the body waits for the client's delayed acknowledgement of the head
+        # (Nagle's algorithm), 40 ms on Linux.
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def finish_request(self, request, client_address) -> None:
+        # In the connection's own thread: a slow TLS handshake never holds the accept loop.
+        if self.ssl_context is not None:
+            try:
+                request.settimeout(IDLE_SECONDS)
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+            except (OSError, ssl.SSLError) as exc:
+                _logger.info("TLS handshake with %s failed: %s", client_address, exc)
+                return
+        super().finish_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            open_now = list(self._open)
+        for request in open_now:
+            with contextlib.suppress(OSError):
+                request.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "CRMCOM-Simulator/1.0"
-    protocol_version = "HTTP/1.0"  # one request per connection: simplest way to stay robust
+    # Keep-alive, as a real server: a client may reuse its connection (and TLS session) for
+    # the next calls. Every reply has a Content-Length; faults that drop the connection close it.
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_SECONDS  # of the socket: an idle kept-alive connection is closed
 
     def do_GET(self) -> None:
         self._handle()
@@ -210,11 +293,15 @@ class _Handler(BaseHTTPRequestHandler):
             length = 0
         return self.rfile.read(min(max(length, 0), MAX_BODY)) if length else b""
 
-    def _send(self, status: int, payload, content_type: str = "application/json") -> str:
+    def _send(
+        self, status: int, payload, content_type: str = "application/json", headers=None
+    ) -> str:
         body = payload if isinstance(payload, bytes) else encode_json(payload)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
         if isinstance(payload, dict) and isinstance(payload.get("status"), dict):
@@ -231,12 +318,14 @@ class _Handler(BaseHTTPRequestHandler):
             err = ApiError("METHOD_NOT_FOUND", "Method not found", f"{self.command} {name}")
             return self._send(404 if method is None else 405, error_envelope(err))
         latency, fault = sim.faults.take(name, needs_token=method.needs_token)
-        if latency is not None:
-            time.sleep(latency.seconds)
+        if sim.latency or latency is not None:
+            time.sleep(sim.latency + (latency.seconds if latency is not None else 0.0))
         kind = fault.kind if fault else None
         note = f" [fault {kind}]" if kind else ""
         if kind in ("http_500", "http_500_envelope"):
             return self._server_error(fault) + " before processing" + note
+        if kind == "http_429":
+            return self._too_many(fault) + " before processing" + note
         if kind == "drop":
             self.close_connection = True
             return "dropped before processing" + note
@@ -254,10 +343,20 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("http_500_after", "http_500_envelope_after"):
             done = envelope["status"]["code"]
             return self._server_error(fault) + f" after processing ({done})" + note
+        if kind == "http_429_after":
+            done = envelope["status"]["code"]
+            return self._too_many(fault) + f" after processing ({done})" + note
         if kind == "malformed_json":
             encoded = encode_json(envelope)
             return self._send(200, encoded[: len(encoded) // 2]) + note
         return self._send(status, envelope) + note
+
+    def _too_many(self, fault) -> str:
+        """HTTP 429 with an error envelope, and a Retry-After header when the fault has
+        ``seconds`` (whole seconds: the header takes no fraction)."""
+        err = ApiError("TOO_MANY_REQUESTS", "Too many requests", "Slow down.")
+        headers = {} if fault.seconds is None else {"Retry-After": str(math.ceil(fault.seconds))}
+        return self._send(429, error_envelope(err), headers=headers)
 
     def _server_error(self, fault) -> str:
         if "envelope" in fault.kind:

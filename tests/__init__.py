@@ -1,4 +1,5 @@
 from . import test_client
+from . import test_client_transport
 from . import test_simulator
 from . import test_config
 from . import test_access
@@ -17,6 +18,7 @@ from . import test_money_safety
 from . import test_hostile_till
 from . import test_connection_settings
 from . import test_till_guards
+from . import test_till_transport
 from . import test_neutralize
 from . import test_hostile_admin
 from . import test_js_unit
