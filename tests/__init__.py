@@ -20,4 +20,5 @@ from . import test_till_guards
 from . import test_neutralize
 from . import test_hostile_admin
 from . import test_js_unit
+from . import test_frontend_display
 from . import test_migration
