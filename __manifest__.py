@@ -36,6 +36,11 @@
     "assets": {
         "point_of_sale._assets_pos": [
             "pos_crmcom_rewards/static/src/**/*",
+            # The customer display's own app (point_of_sale.customer_display_assets).
+            ("remove", "pos_crmcom_rewards/static/src/customer_display/**/*"),
+        ],
+        "point_of_sale.customer_display_assets": [
+            "pos_crmcom_rewards/static/src/customer_display/**/*",
         ],
         "web.assets_tests": [
             "pos_crmcom_rewards/static/tests/tours/**/*",

@@ -22,6 +22,7 @@ from . import test_till_transport
 from . import test_neutralize
 from . import test_hostile_admin
 from . import test_js_unit
+from . import test_frontend_display
 from . import test_migration
 from . import test_indexes
 from . import test_units
