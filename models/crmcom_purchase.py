@@ -199,8 +199,10 @@ class CrmcomPurchase(models.Model):
         for vals in vals_list:
             if not vals.get("unit") and vals.get("config_id"):
                 unit = configs.browse(vals["config_id"])._crmcom_unit_identifier()
-                ((key, value),) = unit.items()
-                vals.update(unit_key=key, unit=value)
+                # A company without a connection names no store: its rows follow the
+                # company's store once it is connected, as rows made before stores per till.
+                for key, value in unit.items():
+                    vals.update(unit_key=key, unit=value)
         return super().create(vals_list)
 
     def _unit_identifier(self):

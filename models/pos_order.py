@@ -429,7 +429,8 @@ class PosOrder(models.Model):
         spent = purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0
         outbox = self.env["crmcom.purchase"].sudo()
         count = outbox.search_count([("pos_order_id", "=", self.id)])
-        ((unit_key, unit),) = purchase._unit_identifier().items()
+        # None named when the company has no connection: the company's, once connected.
+        ((unit_key, unit),) = (purchase._unit_identifier() or {False: False}).items()
         replacement = outbox.create(
             {
                 **values,

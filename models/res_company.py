@@ -47,4 +47,6 @@ class ResCompany(models.Model):
         return connection._client(related, **options)
 
     def _crmcom_unit_identifier(self):
-        return self._crmcom_connection()._unit_identifier()
+        """The company's CRM.COM store (``{key: value}``), or ``{}`` when not connected."""
+        connection = self._crmcom_connection()
+        return connection._unit_identifier() if connection else {}

@@ -358,7 +358,7 @@ class TestMoneySafety(CashierCase):
     def test_a_refusal_that_repeats_is_parked_with_crmcom_words(self):
         order = self.paid_order(self.john_partner, next(self.uuids))
         purchase = order.crmcom_purchase_id
-        self.company._crmcom_connection().unit = "NO-SUCH-STORE"
+        purchase.sudo().unit = "NO-SUCH-STORE"  # the store the sale was made in
         for attempt in range(1, REFUSALS_BEFORE_PARKING + 1):
             purchase.sudo().next_attempt_at = False
             self.run_submit_cron()
@@ -373,7 +373,7 @@ class TestMoneySafety(CashierCase):
         )
         self.assertFalse(purchase.next_attempt_at, "parked: a person retries it")
         self.assertEqual(self.events("purchases"), [], "nothing reached CRM.COM")
-        self.company._crmcom_connection().unit = "STORE01"
+        purchase.sudo().unit = "STORE01"
         purchase.action_retry()
         self.settle()
         self.assertEqual(purchase.state, "posted")
