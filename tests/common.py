@@ -1,19 +1,26 @@
 """Shared test helpers: a CRM.COM simulator per test class, and a company pointed at it."""
 
 from contextlib import contextmanager
+from unittest.mock import patch
 from urllib.parse import urlsplit
 
 import requests
 
+from odoo import Command
 from odoo.tests import BaseCase, new_test_user, tagged
 
 from odoo.addons.point_of_sale.tests.common import TestPoSCommon
 from odoo.addons.point_of_sale.tests.test_frontend import TestPointOfSaleHttpCommon
 
+from ..crmcom import client as client_module
+from ..crmcom import pool
 from ..simulator.server import SimulatorServer
 
 API_KEY = "SIM-SYSTEM-KEY"
 JOHN_CARD = "4000123412341234"
+# John's customer and the demo store, as the client's calls name them.
+JOHN = {"accounts_receivable_identifier": {"number": "AR0001"}}
+UNIT = {"alternative_code": "STORE01"}
 
 
 # Taken before any test patches it: BaseCase routes requests through its own handler.
@@ -40,6 +47,18 @@ class SimulatorMixin:
     """Start one simulator for the class; give every test a freshly seeded, fault-free one."""
 
     simulator = None
+
+    def fresh_connections(self):
+        """Start this test with no kept connection to CRM.COM (an earlier test's would be
+        reused, or found closed) and record the client's waits between attempts instead of
+        taking them; return the list they are recorded in."""
+        pool.close_all()
+        self.addCleanup(pool.close_all)
+        waits = []
+        patcher = patch.object(client_module, "_sleep", waits.append)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        return waits
 
     @classmethod
     def start_simulator(cls):
@@ -217,3 +236,24 @@ class CrmComHttpCase(SimulatorMixin, TestPointOfSaleHttpCommon):
         cls.start_simulator()
         connect_company(cls.main_pos_config.company_id, cls.simulator)
         cls.main_pos_config.write({"crmcom_enabled": True})
+
+
+class CrmComTourCase(LocalTimeoutsMixin, CrmComHttpCase):
+    """A cashier's tour at the main till: a fresh simulator for each test, with real
+    timeouts, and the untaxed "CRM Book" (20.00) the tours sell."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.book = cls.env["product.product"].create(
+            {
+                "name": "CRM Book",
+                "available_in_pos": True,
+                "list_price": 20.0,
+                "taxes_id": [Command.clear()],
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.reset_simulator()

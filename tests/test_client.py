@@ -29,11 +29,9 @@ from ..crmcom.client import (
     parse_amount,
     release_token,
 )
-from .common import API_KEY, PlainCase, SimulatorMixin
+from .common import API_KEY, JOHN, UNIT, PlainCase, SimulatorMixin
 
 CARD = {"access_token_identifier": {"authentication_code": "4000123412341234"}}
-JOHN = {"accounts_receivable_identifier": {"number": "AR0001"}}
-UNIT = {"alternative_code": "STORE01"}
 LINE = {
     "product_identifier": {"code": "SKU-1"},
     "quantity": 2,

@@ -6,7 +6,6 @@ import http.server
 import json
 import threading
 from datetime import datetime
-from unittest.mock import patch
 
 import requests
 
@@ -16,15 +15,10 @@ from ..crmcom import (
     TransportError,
     pool,
 )
-from ..crmcom import (
-    client as client_module,
-)
 from ..crmcom.client import _DeadlineRetry
 from ..simulator.server import SimulatorServer
-from .common import API_KEY, PlainCase, SimulatorMixin
+from .common import API_KEY, JOHN, UNIT, PlainCase, SimulatorMixin
 
-JOHN = {"accounts_receivable_identifier": {"number": "AR0001"}}
-UNIT = {"alternative_code": "STORE01"}
 LINE = {
     "product_identifier": {"code": "SKU-1"},
     "quantity": 1,
@@ -45,13 +39,7 @@ class TransportCase(SimulatorMixin, PlainCase):
     def setUp(self):
         super().setUp()
         self.reset_simulator()
-        # Connections kept by earlier tests would be reused (or found closed) by this one.
-        pool.close_all()
-        self.addCleanup(pool.close_all)
-        self.waits = []
-        patcher = patch.object(client_module, "_sleep", self.waits.append)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.waits = self.fresh_connections()
 
     def client(self, url=None, **kwargs):
         options = {"api_key": API_KEY, "timeout": 5.0, "backoff_factor": 0, **kwargs}

@@ -6,11 +6,11 @@ from odoo import Command
 from odoo.tests import tagged
 
 from ..models.pos_order import _amount_incl
-from .common import CrmComHttpCase, LocalTimeoutsMixin
+from .common import CrmComTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmComCashier(LocalTimeoutsMixin, CrmComHttpCase):
+class TestCrmComCashier(CrmComTourCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -25,18 +25,6 @@ class TestCrmComCashier(LocalTimeoutsMixin, CrmComHttpCase):
                 "taxes_id": [Command.set(cls.tax_10.ids)],
             }
         )
-        cls.book = cls.env["product.product"].create(
-            {
-                "name": "CRM Book",
-                "available_in_pos": True,
-                "list_price": 20.0,
-                "taxes_id": [Command.clear()],
-            }
-        )
-
-    def setUp(self):
-        super().setUp()
-        self.reset_simulator()
 
     def _open_and_tour(self, tour):
         self.main_pos_config.with_user(self.pos_user).open_ui()

@@ -3,22 +3,11 @@
 from odoo.tests import tagged
 
 from ..models.crmcom_parameters import RECEIPT_WAIT_SECONDS
-from .common import CrmComHttpCase, LocalTimeoutsMixin
+from .common import CrmComTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmComClosing(LocalTimeoutsMixin, CrmComHttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env["product.product"].create(
-            {"name": "CRM Book", "available_in_pos": True, "list_price": 20.0, "taxes_id": []}
-        )
-
-    def setUp(self):
-        super().setUp()
-        self.reset_simulator()
-
+class TestCrmComClosing(CrmComTourCase):
     def test_closing_with_a_pending_award(self):
         # The receipt does not wait: the award stays for the outbox (no job runs in tests).
         self.env["ir.config_parameter"].sudo().set_param(RECEIPT_WAIT_SECONDS.key, "0")

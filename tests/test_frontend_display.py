@@ -3,30 +3,13 @@
 import json
 from unittest.mock import patch
 
-from odoo import Command
 from odoo.tests import tagged
 
-from .common import CrmComHttpCase, LocalTimeoutsMixin
+from .common import CrmComTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmComCustomerDisplay(LocalTimeoutsMixin, CrmComHttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.book = cls.env["product.product"].create(
-            {
-                "name": "CRM Book",
-                "available_in_pos": True,
-                "list_price": 20.0,
-                "taxes_id": [Command.clear()],
-            }
-        )
-
-    def setUp(self):
-        super().setUp()
-        self.reset_simulator()
-
+class TestCrmComCustomerDisplay(CrmComTourCase):
     def test_the_customer_sees_their_rewards_and_nothing_else(self):
         # What the till sends a display on another machine: through the server, to the bus.
         sent = []

@@ -2,12 +2,8 @@
 connection for many calls), HTTPS with the CA bundle of the system parameter, and CRM.COM's
 "too many requests" (HTTP 429) at the till and in the outbox."""
 
-from unittest.mock import patch
-
 from odoo.tests import tagged
 
-from ..crmcom import client as client_module
-from ..crmcom import pool
 from ..models.crmcom_connection import CA_FILE_PARAMETER
 from ..simulator.server import SimulatorServer
 from .common import CashierCase, connect_company
@@ -20,13 +16,7 @@ SHOW = "rewards_participants/show"
 class TestTillTransport(CashierCase):
     def setUp(self):
         super().setUp()
-        # Connections kept by earlier tests would be reused by this one.
-        pool.close_all()
-        self.addCleanup(pool.close_all)
-        self.waits = []
-        patcher = patch.object(client_module, "_sleep", self.waits.append)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.waits = self.fresh_connections()
 
     def test_till_calls_reuse_one_connection(self):
         john = self.john()

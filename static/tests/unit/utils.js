@@ -98,6 +98,19 @@ export function previewReply(values = {}) {
     };
 }
 
+/** The receipt's figures of a sale CRM.COM confirmed (`pos.order.crmcom_receipt`), with
+ * `values` changed. */
+export function confirmedReceipt(values = {}) {
+    return {
+        confirmed: true,
+        cancelled: false,
+        awarded: 0,
+        spent: 0,
+        balance_after: null,
+        ...values,
+    };
+}
+
 /** Hold on `order` the preview `values` (see previewReply) as current for its basket, as
  * the store leaves it once CRM.COM answered. */
 export function holdCurrentPreview(order, values = {}) {

@@ -13,6 +13,7 @@ import {
     TEMPLATE_TAX_15,
     captureDialogs,
     captureNotifications,
+    confirmedReceipt,
     holdCurrentPreview,
     makeCrmComOrder,
     mockCrmComServer,
@@ -32,6 +33,16 @@ const FIELDS = [
     "newBalance",
     "spent",
 ];
+
+/** A 20.00 order of Maria's (wallet 50.00, earns 2.00) on which CRM.COM confirmed a spend
+ * of 5.00 (new balance 47.00). */
+async function spentAndConfirmed(store) {
+    const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+    holdCurrentPreview(order, { balance: 50, award: 2 });
+    order.applyCrmComDiscount(5);
+    order.crmcom_receipt = confirmedReceipt({ awarded: 2, spent: 5, balance_after: 47 });
+    return order;
+}
 
 /** The CRM.COM part of what the adapter makes of `order`. */
 function displayed(order) {
@@ -207,16 +218,7 @@ describe("Customer display - what the till sends", () => {
 
     test("after a spend: what was spent, and the wallet as it was before this order", async () => {
         const store = await setupCrmComEnv();
-        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
-        holdCurrentPreview(order, { balance: 50, award: 2 });
-        order.applyCrmComDiscount(5);
-        order.crmcom_receipt = {
-            confirmed: true,
-            cancelled: false,
-            awarded: 2,
-            spent: 5,
-            balance_after: 47,
-        };
+        const order = await spentAndConfirmed(store);
         order.getPartner().crmcom_balance = 47;
         // Even while CRM.COM is down afterwards: what it confirmed is not "last known".
         store._crmcomSetOutage("down");
@@ -234,16 +236,7 @@ describe("Customer display - what the till sends", () => {
 
     test("paid and confirmed by CRM.COM: earned, spent and the new balance", async () => {
         const store = await setupCrmComEnv();
-        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
-        holdCurrentPreview(order, { balance: 50, award: 2 });
-        order.applyCrmComDiscount(5);
-        order.crmcom_receipt = {
-            confirmed: true,
-            cancelled: false,
-            awarded: 2,
-            spent: 5,
-            balance_after: 47,
-        };
+        const order = await spentAndConfirmed(store);
         order.state = "paid";
 
         expect(displayed(order)).toEqual({
@@ -269,13 +262,7 @@ describe("Customer display - what the till sends", () => {
         expect([crmcom.balance, crmcom.newBalance, crmcom.spent]).toEqual([null, null, null]);
 
         // A balance CRM.COM did not say is never shown, not even as 0.
-        order.crmcom_receipt = {
-            confirmed: true,
-            cancelled: false,
-            awarded: 2,
-            spent: 0,
-            balance_after: null,
-        };
+        order.crmcom_receipt = confirmedReceipt({ awarded: 2 });
         expect(displayed(order).newBalance).toBe(null);
         expect(displayed(order).earnsState).toBe("confirmed");
     });
@@ -329,13 +316,7 @@ describe("Customer display - follows the order", () => {
         expect(sent.at(-1).crmcom.spent).toBe(null);
 
         // Paid: the award CRM.COM confirmed and the new balance.
-        order.crmcom_receipt = {
-            confirmed: true,
-            cancelled: false,
-            awarded: 1.5,
-            spent: 0,
-            balance_after: 51.5,
-        };
+        order.crmcom_receipt = confirmedReceipt({ awarded: 1.5, balance_after: 51.5 });
         order.state = "paid";
         await settle();
         expect(sent.at(-1).crmcom.newBalance).toBe(fmt(store, 51.5));

@@ -20,6 +20,7 @@ import {
     TEMPLATE_TAX_25,
     captureDialogs,
     captureNotifications,
+    confirmedReceipt,
     cutNetwork,
     discountSum,
     holdCurrentPreview,
@@ -66,13 +67,7 @@ async function spentOrder(store, amount = 5) {
     order.uiState.crmcomSpend = { ok: true, spent: amount, balance_after: 50 - amount };
     Object.assign(order, {
         crmcom_spent: amount,
-        crmcom_receipt: {
-            confirmed: true,
-            cancelled: false,
-            awarded: 0,
-            spent: amount,
-            balance_after: 50 - amount,
-        },
+        crmcom_receipt: confirmedReceipt({ spent: amount, balance_after: 50 - amount }),
     });
     order.getPartner().crmcom_balance = 50 - amount;
     expect(order.hasCrmComSpend()).toBe(true);
