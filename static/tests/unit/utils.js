@@ -100,7 +100,7 @@ export function previewReply(values = {}) {
 
 /** The receipt's figures of a sale CRM.COM confirmed (`pos.order.crmcom_receipt`), with
  * `values` changed. */
-export function confirmedReceipt(values = {}) {
+export function receiptOfSale(values = {}) {
     return {
         confirmed: true,
         cancelled: false,

@@ -19,12 +19,14 @@ let tillStore = null;
 
 const isKnown = (amount) => amount !== null && amount !== undefined && Number.isFinite(amount);
 
-/** A person's first name (the first word of their name); nothing for a company. */
-export function crmcomFirstName(partner) {
-    if (!partner || partner.is_company) {
+/** A person's first name (the first word of their name); nothing for a company, nor for
+ * a contact CRM.COM gave no name (it is then named after its participant number). */
+function crmcomFirstName(partner) {
+    const name = (partner?.name || "").trim();
+    if (!partner || partner.is_company || name === partner.crmcom_participant_number) {
         return "";
     }
-    return (partner.name || "").trim().split(/\s+/)[0] || "";
+    return name.split(/\s+/)[0] || "";
 }
 
 patch(CustomerDisplayPosAdapter.prototype, {
@@ -40,7 +42,8 @@ patch(CustomerDisplayPosAdapter.prototype, {
      * field read here is reactive: the till's effect that sends the basket to the display
      * sends again when the customer, the preview, the spend or the receipt's figures change.
      */
-    getCrmComData(order, store = tillStore) {
+    getCrmComData(order) {
+        const store = tillStore;
         if (!order || !store?.crmcomEnabled) {
             return null;
         }

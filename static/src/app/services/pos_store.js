@@ -3,6 +3,7 @@ import { NumberPopup } from "@point_of_sale/app/components/popups/number_popup/n
 import { ask, makeAwaitable } from "@point_of_sale/app/utils/make_awaitable_dialog";
 import { AlertDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { ConnectionLostError, rpc } from "@web/core/network/rpc";
+import { Deferred } from "@web/core/utils/concurrency";
 import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { localization } from "@web/core/l10n/localization";
@@ -551,14 +552,11 @@ patch(PosStore.prototype, {
         const ui = this.env.services.ui;
         const request = this.crmcomCall("spend", { order: order.getCrmComPayload(), amount });
         order.uiState.crmcomSpendInFlight = true;
-        let abandon;
-        const abandoned = new Promise((resolve) => (abandon = resolve));
-        let closeWaiting = null;
-        let blocked = true;
+        const abandoned = new Deferred();
+        let closeWaiting = null; // the waiting dialog, once the till is no longer blocked
         ui.block();
         const patience = setTimeout(() => {
             ui.unblock();
-            blocked = false;
             closeWaiting = this.dialog.add(
                 AlertDialog,
                 {
@@ -568,9 +566,9 @@ patch(PosStore.prototype, {
                         { amount: this.env.utils.formatCurrency(amount) }
                     ),
                     confirmLabel: _t("Go on without spending"),
-                    confirm: () => abandon(),
+                    confirm: () => abandoned.resolve(),
                 },
-                { onClose: () => abandon() }
+                { onClose: () => abandoned.resolve() }
             );
         }, CRMCOM_SPEND_PATIENCE_MS);
         const outcome = await Promise.race([
@@ -578,7 +576,7 @@ patch(PosStore.prototype, {
             abandoned.then(() => ({ abandoned: true })),
         ]);
         clearTimeout(patience);
-        if (blocked) {
+        if (!closeWaiting) {
             ui.unblock();
         }
         if (outcome.abandoned) {
@@ -590,8 +588,8 @@ patch(PosStore.prototype, {
         return outcome;
     },
     /** The reply to a spend the cashier did not wait for: if CRM.COM made it, cancel it
-     * (the order never got its discount). Should that fail, Odoo gives it back once the
-     * order is paid without it, or once the order is abandoned. */
+     * (the order never got its discount). Should that fail, or the reply leave it unknown,
+     * Odoo looks it up and gives it back once the order is paid without it, or abandoned. */
     async _crmcomGiveBackLateSpend(order, result) {
         if (result.ok) {
             await this.crmcomCall("cancel_spend", { order_uuid: order.uuid });

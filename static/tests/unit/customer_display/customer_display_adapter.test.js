@@ -13,11 +13,11 @@ import {
     TEMPLATE_TAX_15,
     captureDialogs,
     captureNotifications,
-    confirmedReceipt,
     holdCurrentPreview,
     makeCrmComOrder,
     mockCrmComServer,
     previewReply,
+    receiptOfSale,
     setupCrmComEnv,
 } from "@pos_crmcom_rewards/../tests/unit/utils";
 
@@ -40,7 +40,7 @@ async function spentAndConfirmed(store) {
     const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
     holdCurrentPreview(order, { balance: 50, award: 2 });
     order.applyCrmComDiscount(5);
-    order.crmcom_receipt = confirmedReceipt({ awarded: 2, spent: 5, balance_after: 47 });
+    order.crmcom_receipt = receiptOfSale({ awarded: 2, spent: 5, balance_after: 47 });
     return order;
 }
 
@@ -155,6 +155,15 @@ describe("Customer display - what the till sends", () => {
         expect(displayed(order).firstName).toBe("");
     });
 
+    test("a contact CRM.COM gave no name is greeted without its participant number", async () => {
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+        const partner = order.getPartner();
+        partner.name = partner.crmcom_participant_number;
+        expect(displayed(order).firstName).toBe("");
+        expect(JSON.stringify(displayed(order))).not.toInclude(partner.crmcom_participant_number);
+    });
+
     test("a wallet in another currency is shown in it", async () => {
         const store = await setupCrmComEnv();
         const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
@@ -262,7 +271,7 @@ describe("Customer display - what the till sends", () => {
         expect([crmcom.balance, crmcom.newBalance, crmcom.spent]).toEqual([null, null, null]);
 
         // A balance CRM.COM did not say is never shown, not even as 0.
-        order.crmcom_receipt = confirmedReceipt({ awarded: 2 });
+        order.crmcom_receipt = receiptOfSale({ awarded: 2 });
         expect(displayed(order).newBalance).toBe(null);
         expect(displayed(order).earnsState).toBe("confirmed");
     });
@@ -316,7 +325,7 @@ describe("Customer display - follows the order", () => {
         expect(sent.at(-1).crmcom.spent).toBe(null);
 
         // Paid: the award CRM.COM confirmed and the new balance.
-        order.crmcom_receipt = confirmedReceipt({ awarded: 1.5, balance_after: 51.5 });
+        order.crmcom_receipt = receiptOfSale({ awarded: 1.5, balance_after: 51.5 });
         order.state = "paid";
         await settle();
         expect(sent.at(-1).crmcom.newBalance).toBe(fmt(store, 51.5));

@@ -11,9 +11,9 @@ import {
     TEMPLATE_TAX_15_25,
     TEMPLATE_TAX_25,
     addLine,
-    confirmedReceipt,
     discountSum,
     makeCrmComOrder,
+    receiptOfSale,
     setupCrmComEnv,
 } from "@pos_crmcom_rewards/../tests/unit/utils";
 
@@ -269,7 +269,7 @@ describe("pos.order - CRM.COM wallet discount lines", () => {
         order.applyCrmComDiscount(3);
         Object.assign(order, {
             crmcom_spent: 3,
-            crmcom_receipt: confirmedReceipt({ awarded: 1, spent: 3, balance_after: 47 }),
+            crmcom_receipt: receiptOfSale({ awarded: 1, spent: 3, balance_after: 47 }),
         });
         order.uiState.crmcomSpend = { ok: true, spent: 3 };
 
@@ -349,14 +349,14 @@ describe("pos.order - CRM.COM basket", () => {
 
         expect(order.getCrmComReceiptData()).toEqual(printed({}));
 
-        order.crmcom_receipt = confirmedReceipt({ awarded: 0.5, spent: 2, balance_after: 48 });
+        order.crmcom_receipt = receiptOfSale({ awarded: 0.5, spent: 2, balance_after: 48 });
         expect(order.getCrmComReceiptData()).toEqual(
             printed({ posted: true, awarded: 0.5, balance: 48, balanceKnown: true })
         );
 
         // Refunded later: the sale's receipt keeps the figures the server kept of the sale,
         // and an unread balance is never printed as 0.
-        order.crmcom_receipt = confirmedReceipt({ awarded: 0.5, spent: 2 });
+        order.crmcom_receipt = receiptOfSale({ awarded: 0.5, spent: 2 });
         expect(order.getCrmComReceiptData()).toEqual(printed({ posted: true, awarded: 0.5 }));
 
         const plain = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]], {

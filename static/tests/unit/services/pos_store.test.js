@@ -20,13 +20,13 @@ import {
     TEMPLATE_TAX_25,
     captureDialogs,
     captureNotifications,
-    confirmedReceipt,
     cutNetwork,
     discountSum,
     holdCurrentPreview,
     makeCrmComOrder,
     mockCrmComServer,
     previewReply,
+    receiptOfSale,
     setupCrmComEnv,
 } from "@pos_crmcom_rewards/../tests/unit/utils";
 
@@ -67,7 +67,7 @@ async function spentOrder(store, amount = 5) {
     order.uiState.crmcomSpend = { ok: true, spent: amount, balance_after: 50 - amount };
     Object.assign(order, {
         crmcom_spent: amount,
-        crmcom_receipt: confirmedReceipt({ spent: amount, balance_after: 50 - amount }),
+        crmcom_receipt: receiptOfSale({ spent: amount, balance_after: 50 - amount }),
     });
     order.getPartner().crmcom_balance = 50 - amount;
     expect(order.hasCrmComSpend()).toBe(true);
