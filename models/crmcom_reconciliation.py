@@ -314,7 +314,8 @@ class CrmcomReconciliation(models.Model):
             order="id",
         )
         numbers = sorted(set(rows.mapped("participant_number")))
-        events, spends = self._read_crmcom(company, numbers, start)
+        stores = [company._crmcom_unit_identifier()] + [row._unit_identifier() for row in rows]
+        events, spends = self._read_crmcom(company, numbers, start, stores)
 
         def in_day(event):
             performed_on = event["_performed_on"]
@@ -358,17 +359,21 @@ class CrmcomReconciliation(models.Model):
             "lines": lines + spend_lines,
         }
 
-    def _read_crmcom(self, company, numbers, start):
+    def _read_crmcom(self, company, numbers, start, stores):
         """The purchases and spend requests CRM.COM lists for these participants, submitted
-        since the day began (less the margin), performed by the company's store when the
-        event says which store performed it (CRM.COM's lists take no store filter)."""
-        unit = company._crmcom_unit_identifier()
+        since the day began (less the margin), performed by one of ``stores`` (the
+        company's, and each of the day's sales' own) when the event says which store
+        performed it (CRM.COM's lists take no store filter)."""
 
         def our_store(event):
             store = event.get("performed_by_unit")
             if not isinstance(store, dict):
                 return True  # not said: kept, and matched on its reference like any other
-            return all(store.get(key, value) == value for key, value in unit.items())
+            return any(
+                all(store.get(key, value) == value for key, value in unit.items())
+                for unit in stores
+                if unit
+            )
 
         events, spends = [], []
         with company._crmcom_client(related=self) as client:

@@ -82,6 +82,17 @@ class TestDayReconciliation(CashierCase):
         self.assertEqual(recon.odoo_spent, 10.0)
         self.assertEqual(recon.crmcom_spent, 10.0)
 
+    def test_a_day_of_a_till_with_its_own_store_is_clean(self):
+        self.config.sudo().write({"crmcom_unit_key": "alternative_code", "crmcom_unit": "STORE02"})
+        self.posted_order("uuid-s1")
+        self.posted_order("uuid-s2", discount=10)
+        stores = {p["performed_by_unit"]["alternative_code"] for p in self.crm_purchases()}
+        self.assertEqual(stores, {"STORE02"}, "sold in the till's store")
+        recon = self.reconcile()
+        self.assertTrue(recon.is_clean, recon.line_ids.mapped("description"))
+        self.assertEqual((recon.odoo_count, recon.crmcom_count), (2, 2))
+        self.assertEqual((recon.odoo_spent, recon.crmcom_spent), (10.0, 10.0))
+
     def test_a_day_without_sales_is_clean_and_the_job_reconciles_yesterday(self):
         with self.other_cursors():
             self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_reconcile").method_direct_trigger()
