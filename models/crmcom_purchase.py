@@ -893,7 +893,13 @@ class CrmcomPurchase(models.Model):
                         self.refusals = refusals
                     raise
         elif found:
-            self._cancel_spend(client)
+            try:
+                self._cancel_spend(client)
+            except CrmComError:
+                # Still CRM.COM's: looked up and given back at the next attempt (a posted
+                # spend alone would never make the row due again).
+                self._set_spend_not_applied()
+                raise
             self.write({"spent": 0.0})  # nothing spent on the sale
         self.write({"next_attempt_at": False, "refusals": 0})
 

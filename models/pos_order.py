@@ -126,6 +126,17 @@ class PosOrder(models.Model):
         product = self.config_id.crmcom_discount_product_id
         return self.lines.filtered(lambda line: product and line.product_id == product)
 
+    def _crmcom_lines_of_any_spend_product(self):
+        """Lines of the wallet spend product of any till of the company: a till's product
+        changed after a spend must not make its discount look like no discount."""
+        products = (
+            self.env["pos.config"]
+            .sudo()
+            .search([("company_id", "=", self.company_id.id)])
+            .crmcom_discount_product_id
+        )
+        return self.lines.filtered(lambda line: line.product_id in products)
+
     def _crmcom_check_and_queue(self):
         """Check the wallet discount against CRM.COM's spend, then queue the award.
 
@@ -150,7 +161,11 @@ class PosOrder(models.Model):
             )
         )[:1]
         (found - purchase).filtered(lambda p: not p.pos_order_id)._set_to_cancel()
-        if not spend_lines and purchase.spend_state == SPEND_POSTED:
+        if (
+            not spend_lines
+            and purchase.spend_state == SPEND_POSTED
+            and not self._crmcom_lines_of_any_spend_product()
+        ):
             purchase._set_spend_not_applied()  # the customer pays in full
         discount = -sum(map(_amount_incl, spend_lines))
         spent = purchase.spent if purchase.spend_state == SPEND_POSTED else 0.0

@@ -12,7 +12,7 @@ class ReportSaleDetails(models.AbstractModel):
         # The report's own orders (a date range may cover part of a session), with the
         # figures the closing dialog shows: pos.session._crmcom_session_totals.
         orders = self.env["pos.order"].search(
-            self._get_domain(date_start, date_stop, config_ids, session_ids, **kwargs)
+            self._get_domain(date_start, date_stop, config_ids, session_ids)
         )
         sessions = orders.session_id
         if sessions.config_id.filtered("crmcom_enabled") or orders.crmcom_sale_purchase_id:

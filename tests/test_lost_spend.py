@@ -145,3 +145,33 @@ class TestLostSpend(CashierCase):
         self.assertEqual(crm_purchase["total_amount"], order.amount_total, "the paid basket")
         self.assertEqual(order.crmcom_state, "posted")
         self.assertEqual(self.wallet(), 25.0 + order.crmcom_awarded, "only the paid basket's award")
+
+    def test_a_give_back_that_fails_is_tried_again(self):
+        """CRM.COM holds the spend the till never applied, but refuses its cancellation once:
+        the spend stays to be given back, not recorded as spent for good."""
+        john = self.john()
+        self.assertTrue(self.config._crmcom_spend(self.basket(john, uuid="uuid-w4"), 10)["ok"])
+        order = self.paid_order(john, "uuid-w4")
+        self.simulator.faults.add("http_500", method="customer_events/spend_requests/cancel")
+        self.run_submit_cron()
+        purchase = order.crmcom_purchase_id
+        self.assertEqual(len(self.spends()), 1, "not given back yet")
+        self.assertEqual((purchase.spend_state, purchase.spent), ("unknown", 0.0))
+        self.assertTrue(purchase.next_attempt_at, "tried again later")
+        purchase.action_retry()
+        self.run_submit_cron()
+        self.assertEqual(self.spends(), [])
+        self.assertEqual(purchase.spend_state, "cancelled")
+        self.assertEqual(self.wallet(), 25.0 + order.crmcom_awarded)
+
+    def test_a_discount_under_a_spend_product_changed_since_is_still_checked(self):
+        john = self.john()
+        self.assertTrue(self.config._crmcom_spend(self.basket(john, uuid="uuid-w5"), 10)["ok"])
+        # An administrator gives the till another wallet spend product meanwhile: the order
+        # still carries its discount under the one it was spent with.
+        old_product = self.spend_product
+        self.config.sudo().crmcom_discount_product_id = old_product.copy({"name": "Wallet 2"})
+        self.spend_product = old_product
+        with self.assertRaisesRegex(Exception, "CRM.COM spent"):
+            self.paid_order(john, "uuid-w5", discount=10)
+        self.assertEqual(len(self.spends()), 1, "the spend is not given back on top")
