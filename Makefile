@@ -3,10 +3,10 @@
 # its environment variables).
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint pot clean bench load
+.PHONY: help setup run test lint pot clean bench bench-outbox load
 
 help: ## show this help
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: ## create the virtualenv with Odoo's and our requirements, install Chromium if missing
 	@bash tools/setup.sh
@@ -22,6 +22,9 @@ lint: ## ruff check, ruff format --check, pylint-odoo
 
 bench: ## benchmark of the product synchronisation (BENCH_PRODUCTS=N, default 100000)
 	@bash tools/bench.sh
+
+bench-outbox: ## the award outbox drained by 1, 2 and 4 senders (BENCH_AWARDS=N, default 10000)
+	@bash tools/bench_outbox.sh
 
 load: ## load test: identify and preview through Odoo (2 workers) vs the simulator alone
 	@bash tools/load.sh

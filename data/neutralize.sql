@@ -20,4 +20,5 @@ UPDATE ir_cron
  WHERE id IN (SELECT res_id FROM ir_model_data
                WHERE module = 'pos_crmcom_rewards'
                  AND model = 'ir.cron'
-                 AND name IN ('ir_cron_crmcom_submit_purchases', 'ir_cron_crmcom_product_sync'));
+                 AND (name IN ('ir_cron_crmcom_submit_purchases', 'ir_cron_crmcom_product_sync')
+                      OR name LIKE 'ir\_cron\_crmcom\_submit\_purchases\_%'));

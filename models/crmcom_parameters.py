@@ -36,3 +36,6 @@ IDENTIFY_FAILURES_PER_MINUTE = IntParameter(
 # How long the till waits after payment for CRM.COM to confirm the award the receipt prints
 # (0: never waits); the outbox sends it later when CRM.COM is slower.
 RECEIPT_WAIT_SECONDS = IntParameter("pos_crmcom_rewards.receipt_wait_seconds", 2, 0, 10)
+# How many of the outbox's senders may work for one company at once: each makes one CRM.COM
+# call at a time, so this caps the outbox's concurrent calls to that company's CRM.COM.
+OUTBOX_CALLS_PER_COMPANY = IntParameter("pos_crmcom_rewards.outbox_calls_per_company", 2, 1, 32)

@@ -6,6 +6,7 @@ that settles an unknown outcome, so that exactly-once can be read in one file.
 """
 
 import logging
+import random
 from datetime import timedelta
 
 import psycopg2.errors
@@ -16,7 +17,8 @@ from odoo.tools import SQL
 
 from ..crmcom import BusinessRuleError, CrmComError, NotFoundError, TransportError
 from .crmcom_messages import plain_error
-from .crmcom_parameters import ABANDONED_AFTER_HOURS
+from .crmcom_parameters import ABANDONED_AFTER_HOURS, OUTBOX_CALLS_PER_COMPANY
+from .crmcom_send_slots import SendSlots
 
 _logger = logging.getLogger(__name__)
 
@@ -65,12 +67,21 @@ SPEND_LIST_FIELDS = (*SPEND_FIELDS, "external_system_reference_number")
 # A row left in "sending" for this long was abandoned by a crashed worker: reconcile it.
 STALE_SENDING = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
+# Each retry comes due up to this share later than its back-off (or the Retry-After CRM.COM
+# asked for), so that the rows of one outage do not all come due at the same moment.
+RETRY_JITTER = 0.25
 # Serialisation failures in a row (each one: another worker just took a row) before a worker
 # leaves the rest of the queue to the others.
 LOCK_ATTEMPTS = 5
 # A definite refusal is tried again this many times (CRM.COM may refuse for a passing reason,
 # e.g. a unit or product being set up) before the row is parked for a person.
 REFUSALS_BEFORE_PARKING = 3
+# The outbox's senders (data/ir_cron_data.xml): the first one is active; the settings'
+# "Award senders" makes the first N active.
+SENDERS = tuple(
+    f"pos_crmcom_rewards.ir_cron_crmcom_submit_purchases{suffix}"
+    for suffix in ("", "_2", "_3", "_4")
+)
 
 
 class TillRefusal(UserError):
@@ -287,6 +298,10 @@ class CrmcomPurchase(models.Model):
         """A call failed: record why, keep (or set) ``state``, and when to try again."""
         self.ensure_one()
         delay = min(timedelta(minutes=2**self.attempts), MAX_BACKOFF)
+        retry_after = getattr(exc, "retry_after", None)  # HTTP 429's Retry-After, seconds
+        if retry_after:
+            delay = max(delay, timedelta(seconds=retry_after))
+        delay *= 1 + random.uniform(0, RETRY_JITTER)
         self.write(
             {
                 "state": state or self.state,
@@ -429,6 +444,10 @@ class CrmcomPurchase(models.Model):
         )
         if spend and spend.get("life_cycle_state") == CRM_POSTED:
             self._set_spend_posted(spend, self.requested_spend, self.spend_reference)
+            if self.pos_order_id and not self.respend_amount:
+                # The order was paid without it (a paid order's wallet discount is a spend
+                # the till had confirmed): CRM.COM's to give back, nothing spent on the sale.
+                self.spent = 0.0
             return True
         self._set_spend_none()
         return False
@@ -591,7 +610,7 @@ class CrmcomPurchase(models.Model):
         purchases.filtered(lambda p: p.spend_state == SPEND_REFUSED).write(
             {"spend_state": False, "refusals": 0}
         )
-        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
+        self._wake_senders()
 
     # ------------------------------------------------------------------ the till
 
@@ -764,8 +783,9 @@ class CrmcomPurchase(models.Model):
 
     # ------------------------------------------------------------------ outbox
 
-    def _lock_next_due(self):
-        """The next row to submit, locked, or an empty recordset.
+    def _lock_next_due(self, passed=()):
+        """The next row to submit, locked, or an empty recordset; none of the companies
+        ``passed`` (ids) for the rest of this sender's run.
 
         SKIP LOCKED lets several workers drain the queue at once without ever taking the
         same row; a row in "sending" is only taken once its worker has clearly died.
@@ -777,12 +797,12 @@ class CrmcomPurchase(models.Model):
         """
         for _attempt in range(LOCK_ATTEMPTS):
             try:
-                return self._lock_next_due_once()
+                return self._lock_next_due_once(passed)
             except psycopg2.errors.SerializationFailure:
                 self.env.cr.rollback()
         return self.browse()  # the others keep taking rows: they drain the queue
 
-    def _lock_next_due_once(self):
+    def _lock_next_due_once(self, passed):
         now = fields.Datetime.now()
         self.flush_model()
         self.env.cr.execute(
@@ -797,6 +817,7 @@ class CrmcomPurchase(models.Model):
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
                       -- a disconnected company's rows wait until it is connected again
                       AND company_id IN (SELECT company_id FROM crmcom_connection WHERE enabled)
+                      AND company_id != ALL(%(passed)s::int[])
                       -- a replacement waits until what it replaces is cancelled
                       AND (replaces_id IS NULL OR replaces_id IN (
                             SELECT id FROM crmcom_purchase WHERE state = %(cancelled)s))
@@ -810,6 +831,7 @@ class CrmcomPurchase(models.Model):
                 spend_unknown=SPEND_UNKNOWN,
                 stale=now - STALE_SENDING,
                 now=now,
+                passed=sorted(passed),
             ),
             log_exceptions=False,
         )
@@ -817,22 +839,45 @@ class CrmcomPurchase(models.Model):
         return self.browse(row[0] if row else [])
 
     @api.model
+    def _senders(self):
+        """The outbox's senders (cron jobs), active or not, first one first."""
+        crons = self.env["ir.cron"].sudo()
+        for xmlid in SENDERS:
+            crons |= self.env.ref(xmlid, raise_if_not_found=False) or crons
+        return crons
+
+    @api.model
+    def _wake_senders(self):
+        """Have the active senders run now (a paid order's award, a fix): every one, so that
+        a peak is shared from its first rows."""
+        for sender in self._senders().filtered("active"):
+            sender._trigger()
+
+    @api.model
     def _cron_submit(self):
-        """Handle due purchases one at a time, each committed on its own."""
+        """A sender's run: handle due purchases one at a time, each committed on its own,
+        within the company's share of senders (models/crmcom_send_slots.py)."""
         cron = self.env["ir.cron"]
         self._cancel_abandoned()
         cron._commit_progress()  # _lock_next_due may have to roll back
-        while purchase := self._lock_next_due():
-            try:
-                purchase._process_due(cron)
-            except TransportError as exc:
-                _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
-                cron._commit_progress()
-                return  # CRM.COM is down: the rest waits for the next run
-            except CrmComError as exc:
-                _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
-            if cron._commit_progress(1) <= 0:
-                return
+        per_company = OUTBOX_CALLS_PER_COMPANY.value(self.env)
+        with SendSlots(self.env.cr, per_company) as slots:
+            while purchase := self._lock_next_due(slots.passed):
+                company_id = purchase.company_id.id
+                if not slots.take(company_id):
+                    self.env.cr.rollback()  # the row's lock: left to that company's senders
+                    continue
+                try:
+                    purchase._process_due(cron)
+                except TransportError as exc:
+                    _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
+                    # That company's CRM.COM is down or asks to slow down: the rest of its
+                    # rows wait for the next run; other companies' go on.
+                    slots.pass_company(company_id)
+                except CrmComError as exc:
+                    _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
+                if cron._commit_progress(1) <= 0:
+                    return
 
     def _process_due(self, cron):
         """Cancel this due purchase, clear up its spend, or submit it. Raise CrmComError
@@ -926,6 +971,25 @@ class CrmcomPurchase(models.Model):
         )
         received_uuids = set(received.mapped("uuid"))
         too_old = fields.Datetime.now() - timedelta(hours=max(hours, 1))
-        unlinked.filtered(
+        abandoned = unlinked.filtered(
             lambda p: p.order_uuid in received_uuids or p.create_date < too_old
-        )._set_to_cancel()
+        )
+        abandoned._lock_skipping_others()._set_to_cancel()
+
+    def _lock_skipping_others(self):
+        """Those of these rows no other transaction holds, locked; none if another sender
+        changed any of them since this transaction began (it handles them)."""
+        if not self:
+            return self
+        try:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM crmcom_purchase WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                    tuple(self.ids),
+                ),
+                log_exceptions=False,
+            )
+        except psycopg2.errors.SerializationFailure:
+            self.env.cr.rollback()
+            return self.browse()
+        return self.browse(row[0] for row in self.env.cr.fetchall())

@@ -743,7 +743,7 @@ class CrmcomReconciliationLine(models.Model):
                 )
             ) from exc
         if done:
-            self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases")._trigger()
+            self.env["crmcom.purchase"]._wake_senders()
             message = done
             self.write({"fix_state": "done", "fix_message": message})
         else:

@@ -226,7 +226,7 @@ class PosOrder(models.Model):
             }
         )
         if purchase.state in (PENDING, SENDING, UNKNOWN):
-            self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
+            self.env["crmcom.purchase"]._wake_senders()
 
     def _crmcom_goods_lines(self):
         """``(line, kept qty)`` of every line but the wallet discount."""
@@ -429,7 +429,7 @@ class PosOrder(models.Model):
             )
             if purchase:
                 original._crmcom_replace_purchase(purchase, restored_to_wallet)
-        self.env.ref("pos_crmcom_rewards.ir_cron_crmcom_submit_purchases").sudo()._trigger()
+        self.env["crmcom.purchase"]._wake_senders()
 
     def _crmcom_replace_purchase(self, purchase, restored_to_wallet):
         """Cancel ``purchase`` of this (partly refunded) order; submit one for what is kept,

@@ -11,6 +11,7 @@ from .crmcom_parameters import (
     ABANDONED_AFTER_HOURS,
     CALL_LOG_RETENTION_DAYS,
     IDENTIFY_FAILURES_PER_MINUTE,
+    OUTBOX_CALLS_PER_COMPANY,
     RECEIPT_WAIT_SECONDS,
 )
 from .notification import notification
@@ -43,6 +44,7 @@ PARAMETER_SETTINGS = {
     "crmcom_abandoned_after_hours": ABANDONED_AFTER_HOURS,
     "crmcom_identify_failures_per_minute": IDENTIFY_FAILURES_PER_MINUTE,
     "crmcom_receipt_wait_seconds": RECEIPT_WAIT_SECONDS,
+    "crmcom_outbox_calls_per_company": OUTBOX_CALLS_PER_COMPANY,
 }
 
 
@@ -107,6 +109,22 @@ class ResConfigSettings(models.TransientModel):
         "expected award and CRM.COM gets the sale shortly after. 0: never wait.",
     )
 
+    crmcom_outbox_calls_per_company = _parameter_setting(
+        OUTBOX_CALLS_PER_COMPANY,
+        "Award senders per company at once",
+        help="At most this many award senders call one company's CRM.COM at the same time "
+        "(each makes one call at a time). The tills' own calls are not counted: a sale never "
+        "waits for the outbox.",
+    )
+    # The outbox's senders are cron jobs (data/ir_cron_data.xml): this many are active.
+    crmcom_award_senders = fields.Integer(
+        "Award senders",
+        groups=SYSTEM,
+        help="How many scheduled jobs send awards, cancellations and spends to CRM.COM in "
+        "parallel, on Odoo's cron workers of every server on the database (Odoo runs as "
+        "many jobs at once as it has cron workers).",
+    )
+
     # Per point of sale.
     pos_crmcom_enabled = fields.Boolean(related="pos_config_id.crmcom_enabled", readonly=False)
     pos_crmcom_identify_card = fields.Boolean(
@@ -150,7 +168,26 @@ class ResConfigSettings(models.TransientModel):
         for name in SECRET_SETTINGS:
             values[f"{name}_saved"] = bool(saved.pop(name, False))
         values.update(saved)
+        values["crmcom_award_senders"] = len(
+            self.env["crmcom.purchase"]._senders().filtered("active")
+        )
         return values
+
+    def set_values(self):
+        super().set_values()
+        if not self.env.user.has_group(SYSTEM):
+            return
+        senders = self.env["crmcom.purchase"]._senders()
+        wanted = self.crmcom_award_senders
+        if wanted == len(senders.filtered("active")):
+            return  # as it is (even none, e.g. a neutralised copy): nothing is switched on
+        if not 1 <= wanted <= len(senders):
+            raise ValidationError(
+                self.env._("Award senders must be between 1 and %(high)s.", high=len(senders))
+            )
+        for index, sender in enumerate(senders):
+            if sender.active != (index < wanted):
+                sender.active = index < wanted
 
     # The connection is saved when the settings are: a button of the form (Test connection)
     # saves the form first, and so tests what the administrator sees.

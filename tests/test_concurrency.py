@@ -53,8 +53,10 @@ CONNECTION_FIELDS = (
 PREFIX = "CONCURRENCY"  # every order and purchase these tests make is named after it
 
 
-@tagged("post_install", "-at_install")
-class TestConcurrency(BaseCase):
+class CommittedOutboxCase(BaseCase):
+    """Two tills of the main company with open sessions, John, and the simulator, all
+    committed; what each test commits is removed again (see the module's doc)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -268,6 +270,9 @@ class TestConcurrency(BaseCase):
             ]
         )
 
+
+@tagged("post_install", "-at_install")
+class TestConcurrency(CommittedOutboxCase):
     # ------------------------------------------------------------------ outbox
 
     def test_two_workers_draining_the_outbox_never_send_a_purchase_twice(self):
@@ -283,8 +288,8 @@ class TestConcurrency(BaseCase):
         taken = defaultdict(list)  # worker -> the rows _lock_next_due gave it
         lock_next_due = self.registry["crmcom.purchase"]._lock_next_due
 
-        def recording_lock_next_due(records):
-            purchase = lock_next_due(records)
+        def recording_lock_next_due(records, passed=()):
+            purchase = lock_next_due(records, passed)
             taken[threading.current_thread().name].extend(purchase.ids)
             return purchase
 

@@ -161,7 +161,7 @@ class TestIndexes(CashierCase):
         self.fill_outbox()
         purchases = self.env["crmcom.purchase"].sudo()
         # The job: the next due row.
-        statements = self.captured(purchases._lock_next_due_once)
+        statements = self.captured(lambda: purchases._lock_next_due_once(passed={1}))
         [(due, params)] = [(s, p) for s, p in statements if "SKIP LOCKED" in str(s)]
         self.assertIndexed("crmcom_purchase", due, params)
         # The clean-up of abandoned spends, each run of the job.

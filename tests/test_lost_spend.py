@@ -146,6 +146,28 @@ class TestLostSpend(CashierCase):
         self.assertEqual(order.crmcom_state, "posted")
         self.assertEqual(self.wallet(), 25.0 + order.crmcom_awarded, "only the paid basket's award")
 
+    def test_refund_before_the_give_back_books_no_spend_on_the_sale(self):
+        """The order was paid without the spend the till did not wait for, and refunded
+        before the outbox gave the spend back: the refund's cancellation finds the spend in
+        CRM.COM and cancels it, and the sale still records nothing spent (its receipt and its
+        session say what the customer paid)."""
+        john = self.john()
+        self.assertTrue(self.config._crmcom_spend(self.basket(john, uuid="uuid-w3"), 10)["ok"])
+        order = self.paid_order(john, "uuid-w3")
+        purchase = order.crmcom_purchase_id
+        self.assertEqual((purchase.spend_state, purchase.spent), ("unknown", 0.0))
+        self.refund(order)
+        self.assertEqual(purchase.state, "to_cancel")
+        self.run_submit_cron()
+        self.assertEqual(purchase.state, "cancelled")
+        self.assertEqual(self.spends(), [], "given back")
+        self.assertEqual(self.crm_purchases(), [], "the award reversed")
+        self.assertEqual(self.wallet(), 25.0, "the wallet as before the sale")
+        self.assertEqual(purchase.spent, 0.0, "nothing was spent on the sale")
+        self.assertEqual(purchase._receipt_of_sale()["spent"], 0.0)
+        totals = order.session_id._crmcom_session_totals()
+        self.assertEqual((totals["spent"], totals["restored"]), (0.0, 0.0))
+
     def test_a_give_back_that_fails_is_tried_again(self):
         """CRM.COM holds the spend the till never applied, but refuses its cancellation once:
         the spend stays to be given back, not recorded as spent for good."""
