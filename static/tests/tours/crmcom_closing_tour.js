@@ -34,7 +34,7 @@ registry.category("web_tour.tours").add("CrmComClosingTour", {
             },
             {
                 content: "warned of the award CRM.COM has not confirmed yet",
-                trigger: `${popup} .o_crmcom_closing_warning:contains("not confirmed by CRM.COM yet"):contains("You can close the register now")`,
+                trigger: `${popup} .o_crmcom_closing_warning:contains("1 award of this session is not confirmed by CRM.COM yet"):contains("You can close the register now")`,
             },
             {
                 content: "with a link to the session's awards, opened in a tab of its own",
