@@ -29,3 +29,4 @@ from . import test_units
 from . import test_reconciliation_day
 from . import test_session_totals
 from . import test_frontend_closing
+from . import test_frontend_reconciliation
