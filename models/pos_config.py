@@ -94,7 +94,7 @@ class PosConfig(models.Model):
         return self.env.su or self.env.user.has_group("base.group_system")
 
     def _crmcom_check_server_fields(self, vals):
-        super()._crmcom_check_server_fields(vals)
+        checked = super()._crmcom_check_server_fields(vals)
         if (
             STORE_FIELDS.intersection(vals)
             and not self._crmcom_may_set_store()
@@ -107,6 +107,7 @@ class PosConfig(models.Model):
                     "connection does."
                 )
             )
+        return checked
 
     def _crmcom_store_changes(self, vals):
         """Whether ``vals`` (normalised) change the store of a till of ``self``; on create
