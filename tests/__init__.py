@@ -30,3 +30,4 @@ from . import test_reconciliation_day
 from . import test_session_totals
 from . import test_frontend_closing
 from . import test_frontend_reconciliation
+from . import test_i18n
