@@ -18,6 +18,10 @@ from .crmcom_parameters import IDENTIFY_FAILURES_PER_MINUTE, RECEIPT_WAIT_SECOND
 from .crmcom_purchase import TillRefusal
 
 IDENTIFICATION_METHODS = ("card", "phone", "email", "number")
+# The till's CRM.COM store: where CRM.COM books its sales, and, given by ID, the unit the
+# company's credentials log in for. Like the connection, for system administrators only
+# (docs/configuration.md, "Who may name a till's store").
+STORE_FIELDS = frozenset({"crmcom_unit_key", "crmcom_unit"})
 
 
 class PosConfig(models.Model):
@@ -77,12 +81,50 @@ class PosConfig(models.Model):
 
     def _crmcom_may_write_server_fields(self):
         # Cashiers may write a till (Odoo lets them); its CRM.COM settings are for Point of
-        # Sale managers and administrators.
+        # Sale managers and administrators (its store for administrators only, see
+        # _crmcom_check_server_fields).
         user = self.env.user
         return (
             super()._crmcom_may_write_server_fields()
             or user.has_group("point_of_sale.group_pos_manager")
             or user.has_group("base.group_system")
+        )
+
+    def _crmcom_may_set_store(self):
+        return self.env.su or self.env.user.has_group("base.group_system")
+
+    def _crmcom_check_server_fields(self, vals):
+        checked = super()._crmcom_check_server_fields(vals)
+        if (
+            STORE_FIELDS.intersection(vals)
+            and not self._crmcom_may_set_store()
+            and self._crmcom_store_changes(vals)
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only system administrators may set the CRM.COM store of a point of "
+                    "sale: it decides where CRM.COM books the till's sales, as the CRM.COM "
+                    "connection does."
+                )
+            )
+        return checked
+
+    def _crmcom_store_changes(self, vals):
+        """Whether ``vals`` (normalised) change the store of a till of ``self``; on create
+        (``self`` empty), whether they name one. A key without a store changes nothing."""
+
+        def store(key, unit):
+            return (key, unit) if unit else False
+
+        if not self:
+            return bool(vals.get("crmcom_unit"))
+        return any(
+            store(
+                vals.get("crmcom_unit_key", config.crmcom_unit_key),
+                vals.get("crmcom_unit", config.crmcom_unit),
+            )
+            != store(config.crmcom_unit_key, config.crmcom_unit)
+            for config in self
         )
 
     @api.model_create_multi

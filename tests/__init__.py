@@ -31,3 +31,5 @@ from . import test_session_totals
 from . import test_frontend_closing
 from . import test_outbox_senders
 from . import test_outbox_processes
+from . import test_frontend_reconciliation
+from . import test_i18n

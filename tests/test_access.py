@@ -117,3 +117,58 @@ class TestCrmComAccess(TransactionCase):
         with self.assertRaises(AccessError):
             purchase.with_user(other_admin).read(["participant_number"])
         self.assertFalse(self.env["crmcom.token"].with_user(other_admin).search([]))
+
+
+@tagged("post_install", "-at_install")
+class TestWhoNamesATillsStore(TransactionCase):
+    """A till's CRM.COM store decides where CRM.COM books its sales (and, given by ID, which
+    unit the company's credentials log in for): set by system administrators only, as the
+    connection, whatever the form shows; the till's other CRM.COM settings stay the Point of
+    Sale managers'."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env, "crm_store_manager", groups="base.group_user,point_of_sale.group_pos_manager"
+        )
+        cls.admin = new_test_user(
+            cls.env, "crm_store_admin", groups="base.group_system,point_of_sale.group_pos_manager"
+        )
+        cls.till = cls.env["pos.config"].create({"name": "Airport till"})
+
+    def test_a_pos_manager_cannot_name_change_or_clear_a_store(self):
+        self.assertFalse(self.manager.has_group("base.group_system"))
+        till = self.till.with_user(self.manager)
+        for values in (
+            {"crmcom_unit": "STORE02"},
+            {"crmcom_unit_key": "id", "crmcom_unit": "UNIT-STORE02"},
+        ):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                till.write(values)
+        self.assertFalse(self.till.crmcom_unit)
+        # The till's other CRM.COM settings, and a key that names no store, are his.
+        till.write({"crmcom_identify_phone": False, "crmcom_unit_key": "name"})
+        self.assertFalse(self.till.crmcom_identify_phone)
+
+        self.till.with_user(self.admin).write({"crmcom_unit_key": "id", "crmcom_unit": "U-2"})
+        self.assertEqual(self.till._crmcom_unit_identifier(), {"id": "U-2"})
+        till.write({"crmcom_unit": " U-2 "})  # the same store: nothing moves
+        for values in ({"crmcom_unit": False}, {"crmcom_unit_key": "name"}, {"crmcom_unit": "U-3"}):
+            with self.subTest(values=values), self.assertRaises(AccessError):
+                till.write(values)
+        self.assertEqual(self.till._crmcom_unit_identifier(), {"id": "U-2"})
+
+    def test_a_pos_manager_makes_tills_in_no_store_of_his_choosing(self):
+        tills = self.env["pos.config"].with_user(self.manager)
+        with self.assertRaises(AccessError):
+            tills.create({"name": "Harbour till", "crmcom_unit": "STORE03"})
+        self.assertTrue(tills.create({"name": "Harbour till"}))
+
+    def test_the_form_shows_the_store_to_administrators_only(self):
+        def form_arch(user):
+            views = self.env["pos.config"].with_user(user).get_views([(False, "form")])
+            return views["views"]["form"]["arch"]
+
+        self.assertNotIn('name="crmcom_unit"', form_arch(self.manager))
+        self.assertIn('name="crmcom_unit"', form_arch(self.admin))

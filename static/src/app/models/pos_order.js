@@ -1,5 +1,6 @@
 import { PosOrder } from "@point_of_sale/app/models/pos_order";
 import { patch } from "@web/core/utils/patch";
+import { formatCrmComWallet } from "@pos_crmcom_rewards/app/utils/crmcom_wallet";
 
 /**
  * CRM.COM Rewards on the order.
@@ -180,6 +181,11 @@ patch(PosOrder.prototype, {
         this.crmcom_spent = 0;
         this.crmcom_receipt = false;
         this.selectOrderline(this.getLastOrderline());
+    },
+    /** A wallet amount of this order's customer, in the wallet's currency (the receipt's
+     * award and new balance: what the wallet gets, not money of the till). */
+    formatCrmComWallet(amount) {
+        return formatCrmComWallet(amount, this.getPartner()?.crmcom_wallet_currency, this.currency);
     },
     /** What the receipt says about CRM.COM Rewards, or false. */
     getCrmComReceiptData() {

@@ -8,6 +8,7 @@ import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { localization } from "@web/core/l10n/localization";
 import { parseFloat } from "@web/views/fields/parsers";
+import { crmcomOtherCurrency, formatCrmComWallet } from "@pos_crmcom_rewards/app/utils/crmcom_wallet";
 
 /** How long identification and spending stay off after CRM.COM could not be reached. */
 export const CRMCOM_OUTAGE_MS = 60 * 1000;
@@ -189,7 +190,10 @@ patch(PosStore.prototype, {
                 _t("%(name)s (%(number)s), wallet %(balance)s", {
                     name: result.name,
                     number: result.participant_number,
-                    balance: this.env.utils.formatCurrency(result.balance),
+                    // In the currency CRM.COM gave the wallet, as the identify dialog says it.
+                    balance: this.crmcomFormatWallet(result.balance, {
+                        crmcom_wallet_currency: result.currency,
+                    }),
                 }),
                 { type: "success", title: _t("CRM.COM customer identified") }
             );
@@ -241,7 +245,8 @@ patch(PosStore.prototype, {
 
     /** The preview of `order`, asked for once the basket has been quiet for a moment. */
     crmcomSchedulePreview(order) {
-        if (!order || order.finalized || !this.crmcomEnabled) {
+        // A refund earns nothing: CRM.COM reverses the sale's award for the goods returned.
+        if (!order || order.finalized || order.isRefund || !this.crmcomEnabled) {
             return;
         }
         clearTimeout(previewTimers.get(order.uuid));
@@ -276,6 +281,7 @@ patch(PosStore.prototype, {
         const key = order.getCrmComBasketKey();
         if (
             !order.getCrmComParticipant() ||
+            order.isRefund || // its lines read positive, but nothing is sold
             !order.getCrmComBasketLines().length ||
             order.getCrmComBasketTotal() <= 0
         ) {
@@ -349,15 +355,11 @@ patch(PosStore.prototype, {
     /** The wallet's currency code when it is not the till's (CRM.COM's conversion is
      * unknown: such a wallet is shown in its currency and never spent here), else "". */
     crmcomOtherWalletCurrency(partner) {
-        const code = partner?.crmcom_wallet_currency;
-        return code && code !== this.currency.name ? code : "";
+        return crmcomOtherCurrency(partner?.crmcom_wallet_currency, this.currency);
     },
     /** A wallet amount as the cashier reads it: in the till's currency, or in the wallet's. */
     crmcomFormatWallet(amount, partner) {
-        const code = this.crmcomOtherWalletCurrency(partner);
-        return code
-            ? `${code} ${(amount || 0).toFixed(2)}`
-            : this.env.utils.formatCurrency(amount || 0);
+        return formatCrmComWallet(amount, partner?.crmcom_wallet_currency, this.currency);
     },
     /** Whether CRM.COM said (at identification, or in this basket's preview) that spending
      * is blocked on the wallet of `order`'s customer. */
@@ -384,6 +386,9 @@ patch(PosStore.prototype, {
         }
         if (this.crmcomIsDown) {
             return this.crmcomOutage.message;
+        }
+        if (order.isRefund) {
+            return _t("A refund gives back what the wallet paid: nothing is spent on it.");
         }
         if (this.crmcomSpendIsBlocked(order)) {
             return this.crmcomSpendBlockedMessage();
@@ -414,6 +419,13 @@ patch(PosStore.prototype, {
             this.dialog.add(AlertDialog, {
                 title: _t("No CRM.COM customer"),
                 body: _t("Identify the CRM.COM Rewards customer first (Rewards button)."),
+            });
+            return false;
+        }
+        if (order.isRefund) {
+            this.dialog.add(AlertDialog, {
+                title: _t("Nothing to spend on a refund"),
+                body: this.crmcomSpendOffReason(order),
             });
             return false;
         }
@@ -468,7 +480,7 @@ patch(PosStore.prototype, {
                 title: _t("Nothing can be spent"),
                 body: _t(
                     "CRM.COM allows no spending on this order (wallet balance %(balance)s).",
-                    { balance: this.env.utils.formatCurrency(preview.balance || 0) }
+                    { balance: this.crmcomFormatWallet(preview.balance, participant) }
                 ),
             });
             return false;

@@ -175,3 +175,20 @@ test("the wallet is marked as last known while CRM.COM cannot say", async () => 
     expect(".o_crmcom_balance .small").toHaveText("Wallet (last known)");
     store._crmcomClearOutage();
 });
+
+test("a wallet in another currency: its balance and what it earns in its currency", async () => {
+    mockCrmComServer({ preview: () => previewReply({ balance: 42, award: 1.15, spendable: 0 }) });
+    const store = await setupCrmComEnv();
+    const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 10]]);
+    const other = store.currency.name === "EUR" ? "GBP" : "EUR";
+    order.getPartner().crmcom_wallet_currency = other;
+    freezeTime();
+
+    await mountWithCleanup(CrmComSummary, { props: { order } });
+    await waitForPreview();
+
+    expect(text(".o_crmcom_balance .value")).toBe(`${other} 42.00`);
+    // The award goes to the wallet: it is wallet money, not the till's.
+    expect(text(".o_crmcom_award .value")).toBe(`+${other} 1.15`);
+    expect(".o_crmcom_spend_button").not.toBeEnabled();
+});

@@ -7,7 +7,10 @@ import { batched } from "@web/core/utils/timing";
 import { NumberPopup } from "@point_of_sale/app/components/popups/number_popup/number_popup";
 import { CustomerDisplayPosAdapter } from "@point_of_sale/app/customer_display/customer_display_adapter";
 import { definePosModels } from "@point_of_sale/../tests/unit/data/generate_model_definitions";
-import { CRMCOM_OUTAGE_MS } from "@pos_crmcom_rewards/app/services/pos_store";
+import {
+    CRMCOM_OUTAGE_MS,
+    CRMCOM_PREVIEW_DELAY_MS,
+} from "@pos_crmcom_rewards/app/services/pos_store";
 import { PLAIN_PARTNER_ID } from "@pos_crmcom_rewards/../tests/unit/data/res_partner.data";
 import {
     TEMPLATE_TAX_15,
@@ -175,6 +178,39 @@ describe("Customer display - what the till sends", () => {
 
         expect(crmcom.balance).toBe(`${other} 25.00`);
         expect(crmcom.earns).toBe(`${other} 1.00`);
+    });
+
+    test("a refund: the name and the wallet, nothing earned, spent nor previewed", async () => {
+        // The server refuses a basket of returned goods (see pos.config._crmcom_basket).
+        const calls = mockCrmComServer({
+            preview: () => ({ ok: false, error: "invalid", message: "Cannot be sent." }),
+        });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+        order.is_refund = true;
+        order.lines.map((line) => line.setQuantity(-line.qty));
+        order.applyCrmComDiscount(5); // the wallet's share of the goods, given back
+        freezeTime();
+
+        store.crmcomSchedulePreview(order);
+        await advanceTime(CRMCOM_PREVIEW_DELAY_MS);
+        await store.crmcomRefreshPreview(order);
+
+        expect(calls).toEqual([]);
+        const nothing = { earns: null, earnsState: null, spent: null, newBalance: null };
+        expect(displayed(order)).toEqual({
+            firstName: "Maria",
+            balance: fmt(store, 50),
+            balanceLastKnown: false,
+            ...nothing,
+        });
+        order.state = "paid";
+        expect(displayed(order)).toEqual({
+            firstName: "Maria",
+            balance: null,
+            balanceLastKnown: false,
+            ...nothing,
+        });
     });
 
     test("before any preview: the balance of the identification", async () => {

@@ -336,6 +336,48 @@ describe("PosStore - CRM.COM wallet spend", () => {
         expect(calls).toEqual([]);
     });
 
+    test("a refund: nothing is spent on it, nor asked of CRM.COM", async () => {
+        const calls = mockCrmComServer({ preview: () => previewReply() });
+        const store = await setupCrmComEnv();
+        const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+        order.is_refund = true;
+        order.lines.map((line) => line.setQuantity(-line.qty));
+        const dialogs = captureDialogs(store);
+
+        expect(store.crmcomSpendOffReason(order)).toBe(
+            "A refund gives back what the wallet paid: nothing is spent on it."
+        );
+        expect(await store.crmcomSpendWallet(order)).toBe(false);
+        expect(dialogs.at(-1).title).toBe("Nothing to spend on a refund");
+        expect(calls).toEqual([]);
+    });
+
+    test("a card scanned: a wallet in another currency is said in it", async () => {
+        const store = await setupCrmComEnv();
+        const other = store.currency.name === "EUR" ? "GBP" : "EUR";
+        const reply = {
+            ok: true,
+            partner_id: CRMCOM_PARTNER_ID,
+            participant_number: "P-000123",
+            name: "Maria Rewards",
+            balance: 25,
+            spend_blocked: false,
+            currency: other,
+        };
+        mockCrmComServer({ identify: () => reply });
+        const notifications = captureNotifications(store);
+        store.addNewOrder();
+
+        await store.crmcomIdentifyScannedCard("4000123412341234");
+
+        expect(notifications.at(-1).message).toBe(`Maria Rewards (P-000123), wallet ${other} 25.00`);
+        reply.currency = store.currency.name;
+        await store.crmcomIdentifyScannedCard("4000123412341234");
+        expect(notifications.at(-1).message).toBe(
+            `Maria Rewards (P-000123), wallet ${fmt(store, 25)}`
+        );
+    });
+
     test("nothing is asked without a participant, twice, or when spending is off", async () => {
         let preview = previewReply({ allow_spending: false, spendable: 0, balance: 3 });
         const calls = mockCrmComServer({ preview: () => preview });
