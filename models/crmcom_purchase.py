@@ -623,13 +623,14 @@ class CrmcomPurchase(models.Model):
         recorded, e.g. an outcome to look up, stays) or TillRefusal for a refusal of ours.
         """
         lines = self._product_lines(basket["lines"])
+        session = config._crmcom_current_session()
         purchase = self.search(
             [("order_uuid", "=", basket["uuid"]), ("state", "not in", (CANCELLED, TO_CANCEL))],
             limit=1,
         )
         if purchase and (
             purchase.config_id != config
-            or purchase.session_id != config.current_session_id
+            or purchase.session_id != session
             or purchase.pos_order_id
         ):
             # Another till's or session's order, or one already paid: not this till's.
@@ -658,7 +659,7 @@ class CrmcomPurchase(models.Model):
                     {
                         "order_uuid": basket["uuid"],
                         "config_id": config.id,
-                        "session_id": config.current_session_id.id,
+                        "session_id": session.id,
                         "partner_id": basket["partner"].id,
                         "participant_number": basket["number"],
                         "reference": basket["reference"],
@@ -685,7 +686,7 @@ class CrmcomPurchase(models.Model):
             [
                 ("order_uuid", "=", order_uuid),
                 ("config_id", "=", config.id),
-                ("session_id", "=", config.current_session_id.id),
+                ("session_id", "=", config._crmcom_current_session().id),
                 ("state", "not in", (CANCELLED, TO_CANCEL)),
                 ("pos_order_id", "=", False),
             ],

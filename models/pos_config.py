@@ -380,10 +380,11 @@ class PosConfig(models.Model):
         """Whether the order ``uuid`` is this till's to spend on: Odoo has not received it
         as paid, and a draft of it (kept on the server by some tills) is of this session."""
         orders = self.env["pos.order"].sudo().search([("uuid", "=", uuid)])
+        if not orders:
+            return True
+        session = self._crmcom_current_session()
         return all(
-            order.state == "draft"
-            and order.config_id == self
-            and order.session_id == self.current_session_id
+            order.state == "draft" and order.config_id == self and order.session_id == session
             for order in orders
         )
 

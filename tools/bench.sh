@@ -3,7 +3,7 @@
 # into a fresh database, seeds BENCH_PRODUCTS products, then, BENCH_ROUNDS times: synchronises
 # them against the CRM.COM simulator (full, then incremental with nothing changed) and posts
 # the same payloads with a bare client; prints time, products/s, calls, memory, the ratios of
-# each round and their medians.
+# each round and their medians, and the load average before and after.
 #
 # Environment:
 #   BENCH_PRODUCTS=N  number of products (default 100000)
@@ -40,6 +40,9 @@ log "installing $ADDON_NAME without demo data into $DB"
 odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --stop-after-init --log-level=warn \
     >"$LOG_DIR/bench-install-$DB.log" 2>&1 || die "install failed, see $LOG_DIR/bench-install-$DB.log"
 
-log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -h | awk '/^Mem:/ {print $2}') RAM; $(date -u)"
+# The load average before and after says whether other work shared the machine: the ratios
+# are only comparable between runs on a quiet machine (a load average near 0 before).
+log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -h | awk '/^Mem:/ {print $2}') RAM; load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u)"
 "$VENV/bin/python" "$REPO/tools/bench_product_sync.py" --conf "$CONF" --db "$DB" --products "$PRODUCTS" \
     --rounds "${BENCH_ROUNDS:-5}"
+log "load average after the rounds: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u)"
