@@ -629,9 +629,7 @@ class CrmcomPurchase(models.Model):
             limit=1,
         )
         if purchase and (
-            purchase.config_id != config
-            or purchase.session_id != session
-            or purchase.pos_order_id
+            purchase.config_id != config or purchase.session_id != session or purchase.pos_order_id
         ):
             # Another till's or session's order, or one already paid: not this till's.
             raise TillRefusal("invalid", self.env._("This order cannot be sent to CRM.COM."))

@@ -106,6 +106,22 @@ def other_company_admin(env, login, groups="base.group_system", **values):
     )
 
 
+POS_USER = "base.group_user,point_of_sale.group_pos_user"
+POS_MANAGER = "base.group_user,point_of_sale.group_pos_manager"
+
+
+def company_user(env, login, company, groups=POS_MANAGER, **values):
+    """A user of ``company`` only, by default one of its Point of Sale managers."""
+    return new_test_user(
+        env,
+        login,
+        groups=groups,
+        company_id=company.id,
+        company_ids=[(6, 0, company.ids)],
+        **values,
+    )
+
+
 def unconnected_company(env):
     """The current company, without CRM.COM connection nor a till using CRM.COM, whatever the
     demo data set."""

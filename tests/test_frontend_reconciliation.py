@@ -6,9 +6,9 @@ from datetime import datetime
 
 import requests
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
-from .common import CashierCase
+from .common import CashierCase, company_user
 
 
 @tagged("post_install", "-at_install")
@@ -19,13 +19,7 @@ class TestCrmComReconciliationViews(CashierCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(
-            cls.env,
-            "recon_tour_manager",
-            groups="base.group_user,point_of_sale.group_pos_manager",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-        )
+        cls.manager = company_user(cls.env, "recon_tour_manager", cls.company)
 
     def registry_enter_test_mode(self, **kwargs):
         """HttpCase put the registry in test mode for the whole class already: the cursors

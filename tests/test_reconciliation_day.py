@@ -8,7 +8,7 @@ import requests
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .common import CashierCase, other_company_admin
+from .common import CashierCase, company_user, other_company_admin
 
 
 @tagged("post_install", "-at_install")
@@ -16,13 +16,7 @@ class TestDayReconciliation(CashierCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(
-            cls.env,
-            "recon_manager",
-            groups="base.group_user,point_of_sale.group_pos_manager",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-        )
+        cls.manager = company_user(cls.env, "recon_manager", cls.company)
 
     # ------------------------------------------------------------------ helpers
 

@@ -5,12 +5,12 @@ sales."""
 from lxml import html
 
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
 from ..models.crmcom_purchase import REFUSALS_BEFORE_PARKING
 from ..models.pos_order import _amount_incl
-from .common import CashierCase, other_company_admin
+from .common import POS_USER, CashierCase, company_user, other_company_admin
 
 
 @tagged("post_install", "-at_install")
@@ -18,19 +18,8 @@ class TestSessionTotals(CashierCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        users = {"company_id": cls.company.id, "company_ids": [(6, 0, cls.company.ids)]}
-        cls.cashier = new_test_user(
-            cls.env,
-            "crm_till_cashier",
-            groups="base.group_user,point_of_sale.group_pos_user",
-            **users,
-        )
-        cls.manager = new_test_user(
-            cls.env,
-            "crm_till_manager",
-            groups="base.group_user,point_of_sale.group_pos_manager",
-            **users,
-        )
+        cls.cashier = company_user(cls.env, "crm_till_cashier", cls.company, POS_USER)
+        cls.manager = company_user(cls.env, "crm_till_manager", cls.company)
 
     def _session_of_every_kind(self):
         """One session: a sale with a 20.00 spend whose lamp comes back (5.00 to the

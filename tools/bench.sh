@@ -35,10 +35,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 write_odoo_conf "$CONF" "$DB" "workers = 0" "max_cron_threads = 0" "log_level = warn"
-drop_db "$DB"
-log "installing $ADDON_NAME without demo data into $DB"
-odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --stop-after-init --log-level=warn \
-    >"$LOG_DIR/bench-install-$DB.log" 2>&1 || die "install failed, see $LOG_DIR/bench-install-$DB.log"
+install_fresh "$CONF" "$DB" "$LOG_DIR/bench-install-$DB.log"
 
 # The load average before and after says whether other work shared the machine: the ratios
 # are only comparable between runs on a quiet machine (a load average near 0 before).

@@ -50,11 +50,7 @@ trap 'exit 130' INT TERM
 
 # Odoo's own connection pool per process is enough for a sender; the senders are processes.
 write_odoo_conf "$CONF" "$DB" "workers = 0" "max_cron_threads = 0" "log_level = warn"
-drop_db "$DB"
-log "installing $ADDON_NAME without demo data into $DB"
-odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --stop-after-init --log-level=warn \
-    >"$LOG_DIR/bench-outbox-install-$DB.log" 2>&1 ||
-    die "install failed, see $LOG_DIR/bench-outbox-install-$DB.log"
+install_fresh "$CONF" "$DB" "$LOG_DIR/bench-outbox-install-$DB.log"
 
 port="$(free_port)"
 SIM_URL="http://127.0.0.1:$port"
@@ -63,15 +59,7 @@ log "starting the CRM.COM simulator on $SIM_URL, $LATENCY_MS ms a call"
 (cd "$REPO" && exec "$VENV/bin/python" -m simulator --host 127.0.0.1 --port "$port" \
     --latency-ms "$LATENCY_MS") >"$sim_log" 2>&1 &
 SIM_PID=$!
-for i in $(seq 1 150); do
-    if "$VENV/bin/python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" \
-        "$SIM_URL/_simulator/state" 2>/dev/null; then
-        break
-    fi
-    kill -0 "$SIM_PID" 2>/dev/null || { tail -20 "$sim_log" >&2; die "the simulator exited"; }
-    sleep 0.2
-    [[ $i -eq 150 ]] && die "the simulator did not answer within 30 s"
-done
+wait_http "$port" /_simulator/state "$SIM_PID" "the simulator" "$sim_log"
 
 log "queueing $AWARDS awards"
 "$VENV/bin/python" "$REPO/tools/bench_outbox.py" setup --conf "$CONF" --db "$DB" \

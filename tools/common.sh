@@ -183,3 +183,32 @@ ensure_odoo_ready() {
     ensure_addons_dir
     [[ -f "$ADDON_DIR/__manifest__.py" ]] || die "no __manifest__.py in $ADDON_SRC"
 }
+
+# Install the add-on without demo data into a fresh database: install_fresh CONF DB LOG
+# (the database is dropped first; the log says why when it fails).
+install_fresh() {
+    local conf="$1" db="$2" logfile="$3"
+    drop_db "$db"
+    log "installing $ADDON_NAME without demo data into $db"
+    odoo_bin -c "$conf" -d "$db" -i "$ADDON_NAME" --stop-after-init --log-level=warn --workers=0 \
+        >"$logfile" 2>&1 || die "install failed, see $logfile"
+}
+
+# Wait until http://127.0.0.1:PORT/PATH answers (any HTTP status), or die.
+wait_http() {
+    local port="$1" path="$2" pid="$3" what="$4" logfile="$5" i
+    for i in $(seq 1 150); do
+        if "$VENV/bin/python" - "$port" "$path" <<'PY' 2>/dev/null; then
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=2)
+except urllib.error.HTTPError:
+    pass
+PY
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$logfile" >&2; die "$what exited"; }
+        sleep 0.2
+        [[ $i -eq 150 ]] && die "$what did not answer on port $port within 30 s"
+    done
+}

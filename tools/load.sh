@@ -81,25 +81,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Wait until http://127.0.0.1:PORT/PATH answers (any HTTP status), or die.
-wait_http() {
-    local port="$1" path="$2" pid="$3" what="$4" logfile="$5" i
-    for i in $(seq 1 150); do
-        if "$VENV/bin/python" - "$port" "$path" <<'PY' 2>/dev/null; then
-import sys, urllib.error, urllib.request
-try:
-    urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=2)
-except urllib.error.HTTPError:
-    pass
-PY
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$logfile" >&2; die "$what exited"; }
-        sleep 0.2
-        [[ $i -eq 150 ]] && die "$what did not answer on port $port within 30 s"
-    done
-}
-
 # start_simulator RUN: a simulator for that run (SIM_PID, SIM_URL), the previous one stopped.
 start_simulator() {
     local run="$1" scheme=http port sim_log
@@ -162,11 +143,7 @@ write_odoo_conf "$CONF" "$DB" "http_port = $HTTP_PORT" "gevent_port = $GEVENT_PO
     "limit_time_cpu = 120" "log_level = warn"
 ODOO_LOG="$LOG_DIR/load-odoo-$DB.log"
 
-log "installing $ADDON_NAME without demo data into fresh database $DB"
-drop_db "$DB"
-odoo_bin -c "$CONF" -d "$DB" -i "$ADDON_NAME" --stop-after-init --workers=0 \
-    >"$LOG_DIR/load-install-$DB.log" 2>&1 ||
-    die "install failed, see $LOG_DIR/load-install-$DB.log"
+install_fresh "$CONF" "$DB" "$LOG_DIR/load-install-$DB.log"
 
 log "configuring $DB against the simulator; opening a POS session for a POS user"
 "$VENV/bin/python" "$REPO/tools/load_crmcom.py" setup \
