@@ -6,6 +6,8 @@ import os
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import psycopg2.errors
+
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
@@ -171,6 +173,9 @@ class CrmcomConnection(models.Model):
     # An administrator asked for a run from the settings: the scheduled action's next run is
     # recorded as theirs.
     sync_requested = fields.Boolean(string="Synchronisation asked for", readonly=True, copy=False)
+    # The outbox's senders leave the company's rows alone until then: its CRM.COM could not
+    # be reached, or asked (HTTP 429) to slow down. Written by the senders only.
+    outbox_paused_until = fields.Datetime(string="Awards paused until", readonly=True, copy=False)
     sync_description_field_id = _sync_field("description")
     sync_long_description_field_id = _sync_field("long_description")
     sync_type_field_id = _sync_field("type_identifier")
@@ -197,6 +202,9 @@ class CrmcomConnection(models.Model):
         retiring = self._changing(vals, TOKEN_SCOPE_FIELDS)
         if vals.get("enabled") is False:
             retiring |= self.filtered("enabled")
+        if (retiring or vals.get("enabled")) and "outbox_paused_until" not in vals:
+            # Another server, other credentials, or connected again: the outbox tries now.
+            vals["outbox_paused_until"] = False
         # This process's kept connections to CRM.COM of those settings are closed once the
         # change is committed (other workers replace theirs at their next call).
         self._discard_pools_after_commit(retiring)
@@ -212,6 +220,31 @@ class CrmcomConnection(models.Model):
             super(CrmcomConnection, staying).write(vals)
         retiring._retire_tokens()
         return True
+
+    def _pause_outbox(self, delay):
+        """Have every sender leave this company's awards alone for ``delay`` (its CRM.COM
+        is down, or asked to slow down). Never waits: a connection another transaction is
+        writing (a sender that paused it too, an administrator) keeps what that one writes.
+        """
+        self.ensure_one()
+        until = fields.Datetime.now() + delay
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        """UPDATE crmcom_connection SET outbox_paused_until = %(until)s
+                            WHERE id IN (SELECT id FROM crmcom_connection WHERE id = %(id)s
+                                         FOR NO KEY UPDATE NOWAIT)
+                              AND (outbox_paused_until IS NULL
+                                   OR outbox_paused_until < %(until)s)""",
+                        id=self.id,
+                        until=until,
+                    ),
+                    log_exceptions=False,
+                )
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+            return
+        self.invalidate_recordset(["outbox_paused_until"])
 
     @api.model
     def _normalised(self, vals):

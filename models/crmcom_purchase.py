@@ -15,7 +15,15 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..crmcom import BusinessRuleError, CrmComError, NotFoundError, TransportError
+from ..crmcom import (
+    AuthenticationError,
+    BusinessRuleError,
+    CallTimeoutError,
+    CrmComError,
+    NotFoundError,
+    RateLimitedError,
+    TransportError,
+)
 from .crmcom_messages import plain_error
 from .crmcom_parameters import ABANDONED_AFTER_HOURS, OUTBOX_CALLS_PER_COMPANY
 from .crmcom_send_slots import SendSlots
@@ -70,6 +78,12 @@ MAX_BACKOFF = timedelta(hours=1)
 # Each retry comes due up to this share later than its back-off (or the Retry-After CRM.COM
 # asked for), so that the rows of one outage do not all come due at the same moment.
 RETRY_JITTER = 0.25
+# How long every sender leaves a company alone once its CRM.COM could not be reached (an
+# HTTP 429 says how long itself, up to MAX_BACKOFF).
+OUTAGE_PAUSE = timedelta(minutes=1)
+# HTTP statuses of a gateway or an overloaded server in front of CRM.COM: the whole company's
+# CRM.COM, not one row's request.
+UNAVAILABLE_STATUSES = (502, 503, 504)
 # Serialisation failures in a row (each one: another worker just took a row) before a worker
 # leaves the rest of the queue to the others.
 LOCK_ATTEMPTS = 5
@@ -90,6 +104,25 @@ class TillRefusal(UserError):
     def __init__(self, code, message):
         super().__init__(message)
         self.code = code
+
+
+def _pause_for(exc):
+    """How long the failure ``exc`` of one row's call pauses its company's outbox, or None
+    when it is that row's own (a refusal, a timeout or an error of its request: the row
+    waits its back-off, the company's other rows go on)."""
+    if isinstance(exc, RateLimitedError):
+        return min(timedelta(seconds=exc.retry_after or 60), MAX_BACKOFF)
+    if isinstance(exc, AuthenticationError):
+        return OUTAGE_PAUSE  # the credentials or the token: every row of the company alike
+    if isinstance(exc, CallTimeoutError):
+        return None
+    if isinstance(exc, TransportError) and (
+        exc.http_status is None or exc.http_status in UNAVAILABLE_STATUSES
+    ):
+        return OUTAGE_PAUSE  # not reached, or the connection dropped: CRM.COM's side
+    if exc.http_status in UNAVAILABLE_STATUSES:
+        return OUTAGE_PAUSE  # e.g. a proxy's HTML page instead of CRM.COM's reply
+    return None
 
 
 def _is_refusal(exc):
@@ -610,6 +643,10 @@ class CrmcomPurchase(models.Model):
         purchases.filtered(lambda p: p.spend_state == SPEND_REFUSED).write(
             {"spend_state": False, "refusals": 0}
         )
+        # Whatever paused their companies' outbox: a person asks to try now.
+        purchases.company_id.sudo().crmcom_connection_ids.filtered(
+            "outbox_paused_until"
+        ).outbox_paused_until = False
         self._wake_senders()
 
     # ------------------------------------------------------------------ the till
@@ -744,6 +781,26 @@ class CrmcomPurchase(models.Model):
         except psycopg2.errors.SerializationFailure:
             return self._receipt_figures()  # a worker took it after this request began
 
+    def _hold_while_sending(self):
+        """Lock this row again, just committed as "sending", until its outcome is committed:
+        a "sending" row left for long is taken over only once its sender's transaction is
+        gone (the process died), never while a sender that was merely paused (a frozen
+        machine, a long swap) may still send it. Return whether it is still "sending"."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT state FROM crmcom_purchase WHERE id = %s FOR UPDATE NOWAIT",
+                        self.id,
+                    ),
+                    log_exceptions=False,
+                )
+                row = self.env.cr.fetchone()
+        except psycopg2.errors.LockNotAvailable:
+            return False
+        self.invalidate_recordset()
+        return bool(row) and row[0] == SENDING
+
     def _lock_for_fix(self):
         """Lock this row for a reconciliation fix, without waiting: a row that a worker or a
         till holds is theirs now. Return whether it was locked (and read afresh)."""
@@ -815,7 +872,11 @@ class CrmcomPurchase(models.Model):
                                AND spend_state IS NULL))
                       AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
                       -- a disconnected company's rows wait until it is connected again
-                      AND company_id IN (SELECT company_id FROM crmcom_connection WHERE enabled)
+                      AND company_id IN (
+                            SELECT company_id FROM crmcom_connection
+                             WHERE enabled
+                               AND (outbox_paused_until IS NULL
+                                    OR outbox_paused_until <= %(now)s))
                       AND company_id != ALL(%(passed)s::int[])
                       -- a replacement waits until what it replaces is cancelled
                       AND (replaces_id IS NULL OR replaces_id IN (
@@ -846,36 +907,58 @@ class CrmcomPurchase(models.Model):
         return crons
 
     @api.model
-    def _wake_senders(self):
-        """Have the active senders run now (a paid order's award, a fix): every one, so that
-        a peak is shared from its first rows."""
-        for sender in self._senders().filtered("active"):
-            sender._trigger()
+    def _wake_senders(self, after=None):
+        """Have the first active sender run now (a paid order's award, a fix), or the one
+        after the sender ``after`` (a backlog: see _cron_submit)."""
+        senders = self._senders().filtered("active").ids
+        if after:
+            senders = senders[senders.index(after.id) + 1 :] if after.id in senders else []
+        if senders:
+            self.env["ir.cron"].sudo().browse(senders[0])._trigger()
 
     @api.model
     def _cron_submit(self):
         """A sender's run: handle due purchases one at a time, each committed on its own,
         within the company's share of senders (models/crmcom_send_slots.py)."""
         cron = self.env["ir.cron"]
+        sender = cron.browse(self.env.context.get("cron_id"))
         self._cancel_abandoned()
         cron._commit_progress()  # _lock_next_due may have to roll back
         per_company = OUTBOX_CALLS_PER_COMPANY.value(self.env)
-        with SendSlots(self.env.cr, per_company) as slots:
+        handled = 0
+        with SendSlots(self.env.cr.dbname, per_company) as slots:
             while purchase := self._lock_next_due(slots.passed):
-                company_id = purchase.company_id.id
-                if not slots.take(company_id):
+                company = purchase.company_id
+                if not slots.take(company.id):
                     self.env.cr.rollback()  # the row's lock: left to that company's senders
                     continue
                 try:
                     purchase._process_due(cron)
-                except TransportError as exc:
-                    _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
-                    # That company's CRM.COM is down or asks to slow down: the rest of its
-                    # rows wait for the next run; other companies' go on.
-                    slots.pass_company(company_id)
                 except CrmComError as exc:
                     _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
+                    if pause := _pause_for(exc):
+                        # That company's CRM.COM is down or asks to slow down: every sender
+                        # leaves its rows alone for a while; other companies' go on.
+                        company._crmcom_connection()._pause_outbox(pause)
+                        slots.pass_company(company.id)
+                except UserError as exc:
+                    # Disconnected meanwhile (no client for it): its rows wait for it.
+                    _logger.info("CRM.COM purchase %s not handled: %s", purchase.reference, exc)
+                    self.env.cr.rollback()
+                    slots.pass_company(company.id)
+                except (psycopg2.errors.SerializationFailure, psycopg2.errors.LockNotAvailable):
+                    # A till or a person changed the row meanwhile: left as committed (a
+                    # "sending" row is looked up before anything is sent again).
+                    _logger.info("CRM.COM purchase %s changed meanwhile", purchase.reference)
+                    self.env.cr.rollback()
+                handled += 1
+                if handled == 2 and sender:
+                    # A backlog: the next sender shares it from now on.
+                    self._wake_senders(after=sender)
                 if cron._commit_progress(1) <= 0:
+                    # Out of time with rows perhaps still due: Odoo runs the job again now
+                    # rather than at its next interval.
+                    cron._commit_progress(remaining=1)
                     return
 
     def _process_due(self, cron):
@@ -904,6 +987,8 @@ class CrmcomPurchase(models.Model):
             # Committed before sending: a crash after this point can't cause a resend.
             self._set_sending()
             commit()
+            if not self._hold_while_sending():
+                return  # a till or a person changed it meanwhile: it is theirs now
             self._send(client)
         else:
             self._submit(client)

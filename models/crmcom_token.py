@@ -9,8 +9,9 @@ from odoo.tools import SQL
 from ..crmcom import StoredToken
 
 _logger = logging.getLogger(__name__)
-# First key of the advisory lock taken to write a company's token ("CRMT"); the company is
-# the second. (Product synchronisation uses "CRMP".)
+# First key of the advisory lock taken to write a company's token for one login unit
+# ("CRMT"); the second is a hash of the company and the unit. (Product synchronisation uses
+# "CRMP", the outbox's senders "CRMS".)
 TOKEN_LOCK_CLASS = 0x43524D54
 
 
@@ -111,8 +112,13 @@ class CompanyTokenStore:
         # say so when there is no row yet (the first login, or after a discard): a second
         # INSERT would wait on the unique index until the first transaction ends, which may
         # be after slow CRM.COM calls. Every writer takes this advisory lock instead.
+        # One lock per company and login unit: the tokens of two stores are renewed at once.
         self.cr.execute(
-            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", TOKEN_LOCK_CLASS, self.company_id)
+            SQL(
+                "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))",
+                TOKEN_LOCK_CLASS,
+                f"{self.company_id}/{self.login_unit}",
+            )
         )
         if not self.cr.fetchone()[0]:
             _logger.info("CRM.COM token of company %s is being renewed elsewhere", self.company_id)

@@ -1,7 +1,7 @@
 import time
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.base.models.res_partner import _tz_get
 
@@ -111,14 +111,14 @@ class ResConfigSettings(models.TransientModel):
 
     crmcom_outbox_calls_per_company = _parameter_setting(
         OUTBOX_CALLS_PER_COMPANY,
-        "Award senders per company at once",
+        "Award senders per company at once (all companies)",
         help="At most this many award senders call one company's CRM.COM at the same time "
         "(each makes one call at a time). The tills' own calls are not counted: a sale never "
         "waits for the outbox.",
     )
     # The outbox's senders are cron jobs (data/ir_cron_data.xml): this many are active.
     crmcom_award_senders = fields.Integer(
-        "Award senders",
+        "Award senders (all companies)",
         groups=SYSTEM,
         help="How many scheduled jobs send awards, cancellations and spends to CRM.COM in "
         "parallel, on Odoo's cron workers of every server on the database (Odoo runs as "
@@ -185,9 +185,25 @@ class ResConfigSettings(models.TransientModel):
             raise ValidationError(
                 self.env._("Award senders must be between 1 and %(high)s.", high=len(senders))
             )
-        for index, sender in enumerate(senders):
-            if sender.active != (index < wanted):
-                sender.active = index < wanted
+        parameters = self.env["ir.config_parameter"].sudo()
+        if wanted > len(senders.filtered("active")) and parameters.get_param(
+            "database.is_neutralized"
+        ):
+            # As Odoo's own scheduled actions: a copy of the database sends nothing.
+            raise UserError(self.env._("This database is a neutralised copy: it sends no awards."))
+        try:
+            for index, sender in enumerate(senders):
+                if sender.active != (index < wanted):
+                    sender.active = index < wanted
+        except UserError as exc:
+            # Odoo refuses to change a scheduled action while it runs.
+            raise UserError(
+                self.env._(
+                    "An award sender is sending right now: save the number of senders again "
+                    "in a minute. (%(reason)s)",
+                    reason=str(exc),
+                )
+            ) from exc
 
     # The connection is saved when the settings are: a button of the form (Test connection)
     # saves the form first, and so tests what the administrator sees.

@@ -23,7 +23,8 @@ from odoo.tests.common import get_db_name
 from odoo.tools import config
 
 from ..models.crmcom_parameters import OUTBOX_CALLS_PER_COMPANY
-from ..models.crmcom_send_slots import SendSlots
+from ..models.crmcom_purchase import STALE_SENDING
+from ..models.crmcom_send_slots import SENDER_LOCK_CLASS, SendSlots
 from .test_concurrency import PURCHASE_CREATE, WAIT, CommittedOutboxCase
 
 # Each CRM.COM call takes this long, so that senders that run at once overlap in CRM.COM.
@@ -163,11 +164,77 @@ class TestOutboxProcesses(CommittedOutboxCase):
         self.assertEqual(len(handled), 2, f"both senders did part of the work: {handled}")
         self.assert_sent_once(purchase_ids, references)
 
+    def slots_held(self):
+        """The senders' slots held now, by any connection of the database."""
+        with self.rolled_back_env() as env:
+            env.cr.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s",
+                (SENDER_LOCK_CLASS,),
+            )
+            return env.cr.fetchone()[0]
+
+    def test_no_slot_outlives_its_senders_run_however_it_ends(self):
+        self.set_calls_per_company(1)
+        purchase_ids, _references = self.queue(2, "slots")
+        seen = []
+        process_due = self.registry["crmcom.purchase"]._process_due
+
+        def failing(purchase, cron):
+            seen.append(self.slots_held())  # the slot is held while a row is handled
+            raise RuntimeError("a bug in the middle of a run")
+
+        with (
+            patch.object(self.registry["crmcom.purchase"], "_process_due", failing),
+            self.assertRaises(RuntimeError),
+            self.committed_env() as env,
+        ):
+            env["crmcom.purchase"]._cron_submit()
+        self.assertEqual(seen, [1])
+        self.assertEqual(self.slots_held(), 0, "released with the failed run")
+        with (
+            patch.object(self.registry["crmcom.purchase"], "_process_due", process_due),
+            self.committed_env() as env,
+        ):
+            env["crmcom.purchase"]._cron_submit()
+        self.assertEqual(self.slots_held(), 0, "released at the end of a run")
+        with self.rolled_back_env() as env:
+            states = env["crmcom.purchase"].browse(purchase_ids).mapped("state")
+        self.assertEqual(states, ["posted", "posted"], "the company's one slot was free again")
+
+    def test_a_row_being_sent_is_never_taken_over_while_its_sender_lives(self):
+        """A sender holds the row it sends until its outcome is committed: however long it
+        takes (a machine frozen past the time after which a "sending" row counts as
+        abandoned), another sender skips it; once that sender is gone, it is looked up."""
+        purchase_ids, _references = self.queue(1, "held")
+        with self.rolled_back_env() as env_a:
+            purchase = env_a["crmcom.purchase"]._lock_next_due()
+            self.assertEqual(purchase.ids, purchase_ids)
+            purchase._set_sending()
+            purchase.flush_recordset()
+            # As if that commit had been made long ago.
+            env_a.cr.execute(
+                "UPDATE crmcom_purchase SET write_date = now() at time zone 'UTC' - %s "
+                "WHERE id = %s",
+                (STALE_SENDING * 2, purchase.id),
+            )
+            env_a.cr.commit()
+            self.assertTrue(purchase._hold_while_sending())
+            with self.rolled_back_env() as env_b:
+                self.assertFalse(env_b["crmcom.purchase"]._lock_next_due(), "its sender lives")
+            env_a.cr.rollback()  # the sender is gone: its transaction with it
+        with self.rolled_back_env() as env_c:
+            taken = env_c["crmcom.purchase"]._lock_next_due()
+            self.assertEqual(taken.ids, purchase_ids, "abandoned: looked up now")
+            self.assertEqual(taken.state, "sending")
+
     # ------------------------------------------------------------------ two processes
 
     def test_two_odoo_processes_draining_one_outbox_send_every_award_once(self):
         purchase_ids, references = self.queue(30, "processes")
         self.count_calls_in_flight()
+        # The first two awards wait for each other in CRM.COM: both processes are sending
+        # at the same moment, whichever loaded its registry first.
+        barrier = self.hold_at_barrier(PURCHASE_CREATE)
         folder = Path(tempfile.mkdtemp(prefix="crmcom-senders-"))
         self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
         start = folder / "start"
@@ -184,6 +251,10 @@ class TestOutboxProcesses(CommittedOutboxCase):
         ]
         if config.get("config"):
             command[4:4] = ["-c", config["config"]]
+        # The database as this process reaches it, however it was given (file or options).
+        for option in ("db_host", "db_port", "db_user", "db_password"):
+            if config.get(option):
+                command.append(f"--{option}={config[option]}")
         script = folder / "sender.py"
         script.write_text(SENDER)
         processes, ready = [], []
@@ -195,15 +266,15 @@ class TestOutboxProcesses(CommittedOutboxCase):
                 "SENDERS_START": str(start),
                 "SENDERS_WAIT": str(WAIT),
             }
-            with script.open() as stdin:
+            # Files, not pipes: a process that logs much never waits for the test to read.
+            with (
+                script.open() as stdin,
+                (folder / f"out-{index}").open("w") as stdout,
+                (folder / f"err-{index}").open("w") as stderr,
+            ):
                 processes.append(
                     subprocess.Popen(  # noqa: S603 - this interpreter and Odoo's own command
-                        command,
-                        stdin=stdin,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
-                        text=True,
-                        env=env,
+                        command, stdin=stdin, stdout=stdout, stderr=stderr, env=env
                     )
                 )
         try:
@@ -214,15 +285,19 @@ class TestOutboxProcesses(CommittedOutboxCase):
                 time.sleep(0.1)
             self.assertTrue(all(path.exists() for path in ready), "both processes started")
             start.touch()  # both drain at once
-            outputs = [process.communicate(timeout=WAIT * 2) for process in processes]
+            for process in processes:
+                process.wait(timeout=WAIT * 2)
         finally:
             for process in processes:
                 if process.poll() is None:
                     process.kill()
-                    process.communicate()
+                    process.wait()
+        self.assertFalse(barrier.broken, "both processes were sending at the same moment")
         handled = []
-        for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        for index, process in enumerate(processes):
+            stderr = (folder / f"err-{index}").read_text()
             self.assertEqual(process.returncode, 0, stderr)
+            stdout = (folder / f"out-{index}").read_text()
             line = next(line for line in stdout.splitlines() if line.startswith("HANDLED "))
             handled.append(json.loads(line.removeprefix("HANDLED ")))
         first, second = handled

@@ -6,13 +6,21 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from ..crmcom import CrmComError, RateLimitedError, TransportError
+from ..crmcom import (
+    AuthenticationError,
+    BadReplyError,
+    BusinessRuleError,
+    CallTimeoutError,
+    CrmComError,
+    RateLimitedError,
+    TransportError,
+)
 from ..models.crmcom_parameters import OUTBOX_CALLS_PER_COMPANY
-from ..models.crmcom_purchase import SENDERS
+from ..models.crmcom_purchase import MAX_BACKOFF, OUTAGE_PAUSE, SENDERS, _pause_for
 from .common import CashierCase, connect_company
 
 
@@ -44,13 +52,27 @@ class TestOutboxSenders(CashierCase):
         self.settings(crmcom_receipt_wait_seconds=3).execute()
         self.assertFalse(any(self.senders().mapped("active")))
 
-    def test_a_paid_order_wakes_every_active_sender(self):
-        self.settings(crmcom_award_senders=2).execute()
-        triggers = self.env["ir.cron.trigger"]
-        before = triggers.search([("cron_id", "in", self.senders().ids)])
+    def triggered(self, before):
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "in", self.senders().ids)])
+        return (triggers - before).cron_id
+
+    def test_a_neutralised_copy_switches_no_sender_on(self):
+        self.env["ir.config_parameter"].set_param("database.is_neutralized", "True")
+        with self.assertRaises(UserError):
+            self.settings(crmcom_award_senders=2).execute()
+        self.assertEqual(self.senders().mapped("active"), [True, False, False, False])
+
+    def test_a_paid_order_wakes_the_first_sender_and_a_backlog_the_next(self):
+        self.settings(crmcom_award_senders=3).execute()
+        first, second, third, _fourth = self.senders()
+        before = self.env["ir.cron.trigger"].search([])
         self.paid_order(self.john(), "uuid-s1")
-        woken = triggers.search([("cron_id", "in", self.senders().ids)]) - before
-        self.assertEqual(woken.cron_id, self.senders()[:2])
+        self.assertEqual(self.triggered(before), first, "one sale: one sender")
+        self.paid_order(self.john(), "uuid-s2")
+        before = self.env["ir.cron.trigger"].search([])
+        self.run_submit_cron()  # the first sender: two rows, a backlog
+        self.assertEqual(self.triggered(before), second, "the next sender shares it")
+        self.assertNotIn(third, self.triggered(before))
 
     def test_the_calls_per_company_setting_is_bounded(self):
         with self.assertRaises(ValidationError):
@@ -127,6 +149,46 @@ class TestOutboxSenders(CashierCase):
         self.assertEqual(up.mapped("state"), ["posted", "posted"])
         self.assertEqual(down.mapped("state"), ["pending", "pending"])
         self.assertEqual(down.mapped("attempts"), [1, 0], "the second one was never tried")
+        # Paused for every sender, not only for the rest of this one's run.
+        paused = elsewhere._crmcom_connection().outbox_paused_until
+        self.assertTrue(paused and paused > fields.Datetime.now())
+        down.next_attempt_at = False  # its own back-off over: the company's pause still holds
+        handled.clear()
+        with patch.object(type(down), "_process_due", recording_process_due):
+            self.run_submit_cron()
+        self.assertEqual(handled, [], "left alone while paused")
+        later = fields.Datetime.now() + OUTAGE_PAUSE + timedelta(seconds=1)
+        with patch.object(fields.Datetime, "now", return_value=later):
+            self.assertEqual(self.env["crmcom.purchase"].sudo()._lock_next_due(), down[:1])
+        down.action_retry()  # a person asks to try now
+        self.assertFalse(elsewhere._crmcom_connection().outbox_paused_until)
+
+    def test_what_pauses_a_company_and_what_is_one_rows_own(self):
+        cases = [
+            (RateLimitedError("slow down", retry_after=30), timedelta(seconds=30)),
+            (RateLimitedError("slow down", retry_after=10**6), MAX_BACKOFF),
+            (RateLimitedError("slow down"), timedelta(seconds=60)),
+            (TransportError("refused"), OUTAGE_PAUSE),
+            (TransportError("bad gateway", http_status=502), OUTAGE_PAUSE),
+            (BadReplyError("a proxy's page", http_status=503), OUTAGE_PAUSE),
+            (AuthenticationError("key refused"), OUTAGE_PAUSE),
+            (TransportError("server error", http_status=500), None),
+            (CallTimeoutError("no reply"), None),
+            (BusinessRuleError("refused"), None),
+            (BadReplyError("not JSON", http_status=200), None),
+        ]
+        for exc, pause in cases:
+            with self.subTest(exc=repr(exc)):
+                self.assertEqual(_pause_for(exc), pause)
+
+    def test_a_sender_out_of_time_has_the_job_run_again_at_once(self):
+        """Odoo gives a job's run 10 s, then runs it again at once only if the job says rows
+        are left: a backlog is never left to the job's next interval."""
+        purchases = self.due_purchase("uuid-t1") | self.due_purchase("uuid-t2")
+        purchases |= self.due_purchase("uuid-t3")
+        with patch("odoo.addons.base.models.ir_cron.MIN_TIME_PER_JOB", 0):
+            self.run_submit_cron()  # out of time after each row
+        self.assertEqual(purchases.mapped("state"), ["posted"] * 3)
 
     def test_a_refusal_passes_no_company(self):
         purchases = self.due_purchase("uuid-r1") | self.due_purchase("uuid-r2")
