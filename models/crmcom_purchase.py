@@ -27,6 +27,7 @@ from ..crmcom import (
 from .crmcom_messages import plain_error
 from .crmcom_parameters import ABANDONED_AFTER_HOURS, OUTBOX_CALLS_PER_COMPANY
 from .crmcom_send_slots import SendSlots
+from .wallet_currency import currencies_by_code, wallet_currency
 
 _logger = logging.getLogger(__name__)
 
@@ -199,7 +200,19 @@ class CrmcomPurchase(models.Model):
     )
     requested_spend = fields.Monetary(readonly=True)
     spent = fields.Monetary(readonly=True, help="What CRM.COM actually spent.")
-    balance_after = fields.Monetary(readonly=True, help="Wallet balance after this sale.")
+    # The wallet's currency (CRM.COM's ISO code) when balance_after was read: the figure of
+    # the sale stays in it even if CRM.COM later keeps the wallet in another one.
+    wallet_currency = fields.Char(string="Wallet currency code", readonly=True)
+    wallet_currency_id = fields.Many2one(
+        "res.currency",
+        string="Wallet currency",
+        compute="_compute_wallet_currency_id",
+        help="The currency of the wallet balance after this sale: the wallet's, else the "
+        "company's.",
+    )
+    balance_after = fields.Monetary(
+        currency_field="wallet_currency_id", readonly=True, help="Wallet balance after this sale."
+    )
     # Read from CRM.COM once the sale was in: an empty wallet and an unread one both hold 0.
     balance_known = fields.Boolean(string="Balance after known", readonly=True)
     # What the purchase holds in CRM.COM now: nothing once cancelled (the list's totals).
@@ -234,6 +247,15 @@ class CrmcomPurchase(models.Model):
         "(order_uuid) WHERE state NOT IN ('cancelled', 'to_cancel')",
         "This POS order already has a CRM.COM purchase.",
     )
+
+    @api.depends("wallet_currency", "company_id.currency_id")
+    def _compute_wallet_currency_id(self):
+        # Not stored: it only says how to show balance_after, and follows wallet_currency.
+        by_code = currencies_by_code(self.env, self.mapped("wallet_currency"))
+        for purchase in self:
+            purchase.wallet_currency_id = wallet_currency(
+                by_code, purchase.wallet_currency, purchase.currency_id
+            )
 
     # ------------------------------------------------------------------ building
 
@@ -617,14 +639,24 @@ class CrmcomPurchase(models.Model):
         self.ensure_one()
         try:
             wallet = client.show_wallet(
-                participant_identifier={"number": self.participant_number}, fields=["balance"]
+                participant_identifier={"number": self.participant_number},
+                fields=["balance", "currency"],
             )
         except CrmComError as exc:
             _logger.info("CRM.COM balance of %s not refreshed: %s", self.participant_number, exc)
             return
-        self.write({"balance_after": float(wallet.get("balance") or 0), "balance_known": True})
+        currency = (wallet.get("currency") or {}).get("code")
+        self.write(
+            {
+                "balance_after": float(wallet.get("balance") or 0),
+                "balance_known": True,
+                # The balance's, kept with it; when CRM.COM does not say, the one it gave
+                # when the customer was identified.
+                "wallet_currency": currency or self.partner_id.crmcom_wallet_currency,
+            }
+        )
         if self.partner_id:
-            self.partner_id.sudo()._crmcom_set_balance(self.balance_after)
+            self.partner_id.sudo()._crmcom_set_balance(self.balance_after, currency=currency)
 
     def action_retry(self):
         """Back-office retry: due now, whatever the backoff or a refusal said."""

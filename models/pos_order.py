@@ -58,8 +58,13 @@ class PosOrder(models.Model):
     )
     crmcom_awarded = fields.Monetary(related="crmcom_purchase_id.awarded", string="Awarded")
     crmcom_spent = fields.Monetary(related="crmcom_purchase_id.spent", string="Spent from wallet")
+    crmcom_wallet_currency_id = fields.Many2one(
+        related="crmcom_purchase_id.wallet_currency_id", string="CRM.COM wallet currency"
+    )
     crmcom_balance_after = fields.Monetary(
-        related="crmcom_purchase_id.balance_after", string="Wallet balance after"
+        related="crmcom_purchase_id.balance_after",
+        string="Wallet balance after",
+        currency_field="crmcom_wallet_currency_id",  # the wallet's, not the order's
     )
     # Administrators only: pos.order is loaded whole into the till, as the cashier.
     crmcom_call_log_ids = fields.One2many(

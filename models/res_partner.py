@@ -10,6 +10,7 @@ from odoo.tools import SQL
 from ..crmcom import CrmComError, spend_blocked
 from .crmcom_messages import plain_error
 from .notification import notification
+from .wallet_currency import currencies_by_code, wallet_currency
 
 _logger = logging.getLogger(__name__)
 # Balances refreshed by one click: each is one CRM.COM call within the request.
@@ -39,7 +40,8 @@ class ResPartner(models.Model):
     )
     crmcom_balance = fields.Monetary(
         string="CRM.COM wallet balance",
-        currency_field="currency_id",  # the company's (account's res.partner.currency_id)
+        # The wallet's own: CRM.COM may keep it in another currency than the company's.
+        currency_field="crmcom_wallet_currency_id",
         readonly=True,
         copy=False,
         help="Last balance CRM.COM reported for this customer's wallet.",
@@ -58,6 +60,23 @@ class ResPartner(models.Model):
         copy=False,
         help="The currency of the customer's CRM.COM wallet (ISO code), as CRM.COM said.",
     )
+    # Not stored: it only says how to show the balance, and follows the code CRM.COM gave.
+    crmcom_wallet_currency_id = fields.Many2one(
+        "res.currency",
+        string="Currency of the CRM.COM wallet",
+        compute="_compute_crmcom_wallet_currency_id",
+        help="The currency the CRM.COM wallet balance is in: the wallet's, else the company's.",
+    )
+
+    @api.depends("crmcom_wallet_currency", "company_id")
+    @api.depends_context("company")
+    def _compute_crmcom_wallet_currency_id(self):
+        by_code = currencies_by_code(self.env, self.mapped("crmcom_wallet_currency"))
+        for partner in self:
+            # currency_id: the company's, as the balance was shown before CRM.COM said more.
+            partner.crmcom_wallet_currency_id = wallet_currency(
+                by_code, partner.crmcom_wallet_currency, partner.currency_id
+            )
 
     @api.model
     def _load_pos_data_fields(self, config):
@@ -192,9 +211,11 @@ class ResPartner(models.Model):
                 ):
                     wallet = client.show_wallet(
                         participant_identifier={"number": partner.crmcom_participant_number},
-                        fields=["balance"],
+                        fields=["balance", "currency"],
                     )
             except CrmComError as exc:
                 return notification(title, plain_error(self.env, exc), "danger")
-            partner.sudo()._crmcom_set_balance(float(wallet.get("balance") or 0))
+            # With its currency: the balance is shown in it.
+            currency = (wallet.get("currency") or {}).get("code")
+            partner.sudo()._crmcom_set_balance(float(wallet.get("balance") or 0), currency=currency)
         return True

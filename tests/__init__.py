@@ -33,3 +33,4 @@ from . import test_outbox_senders
 from . import test_outbox_processes
 from . import test_frontend_reconciliation
 from . import test_i18n
+from . import test_wallet_currency
