@@ -781,6 +781,8 @@ class CrmcomPurchase(models.Model):
             "awarded": self.awarded if confirmed else None,
             "spent": self.spent,
             "balance_after": self.balance_after if self.balance_known else None,
+            # The wallet's currency then: a reprint says what the sale said.
+            "wallet_currency": self.wallet_currency or None,
         }
 
     def _submit_for_receipt(self, seconds):

@@ -395,6 +395,7 @@ class PosConfig(models.Model):
             "requested": requested or purchase.requested_spend,
             "awarded": purchase.awarded,
             "balance_after": purchase.balance_after if purchase.balance_known else None,
+            "wallet_currency": purchase.wallet_currency or None,
             "purchase_number": purchase.crmcom_number,
             "spend_number": purchase.spend_number,
         }

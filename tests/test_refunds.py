@@ -84,6 +84,7 @@ class TestRefunds(CashierCase):
                 "awarded": 2.0,
                 "spent": 20.0,
                 "balance_after": 7.0,
+                "wallet_currency": self.company.currency_id.name,
             },
         )
         refund = self.refund(order, keep=(self.desk, self.spend_product))  # the lamp comes back

@@ -94,6 +94,7 @@ class TestWalletCurrency(CashierCase):
         purchase.invalidate_recordset()
         self.assertEqual(shown_in(order, "crmcom_balance_after"), self.other)
         self.assertEqual(shown_in(purchase, "balance_after"), self.other)
+        self.assertEqual(order.crmcom_receipt["wallet_currency"], self.other.name, "a reprint")
         # The next sale's is in the new currency.
         later = self.paid_order(john, "uuid-0002")
         self.run_submit_cron()

@@ -183,9 +183,12 @@ patch(PosOrder.prototype, {
         this.selectOrderline(this.getLastOrderline());
     },
     /** A wallet amount of this order's customer, in the wallet's currency (the receipt's
-     * award and new balance: what the wallet gets, not money of the till). */
+     * award and new balance: what the wallet gets, not money of the till): the currency the
+     * sale's wallet had, once CRM.COM said, so that a reprint says what the sale said. */
     formatCrmComWallet(amount) {
-        return formatCrmComWallet(amount, this.getPartner()?.crmcom_wallet_currency, this.currency);
+        const code =
+            this.crmcom_receipt?.wallet_currency || this.getPartner()?.crmcom_wallet_currency;
+        return formatCrmComWallet(amount, code, this.currency);
     },
     /** What the receipt says about CRM.COM Rewards, or false. */
     getCrmComReceiptData() {

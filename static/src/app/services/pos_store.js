@@ -32,6 +32,7 @@ function confirmedReceipt(result, spent) {
         awarded: result.awarded || 0,
         spent,
         balance_after: isKnown(result.balance_after) ? result.balance_after : null,
+        wallet_currency: result.wallet_currency || null,
     };
 }
 let previewSequence = 0;

@@ -43,6 +43,18 @@ test("a wallet in another currency: its award and new balance in its currency", 
     expect(text(".o_crmcom_receipt")).not.toInclude(fmt(store, 1234.5));
 });
 
+test("a reprint says the sale's wallet currency, whatever the wallet's is now", async () => {
+    const store = await setupCrmComEnv();
+    const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);
+    const [then, now] = store.currency.name === "EUR" ? ["GBP", "USD"] : ["EUR", "GBP"];
+    order.getPartner().crmcom_wallet_currency = now; // CRM.COM changed it since the sale
+    order.crmcom_receipt = receiptOfSale({ awarded: 1, balance_after: 26, wallet_currency: then });
+
+    await mountWithCleanup(OrderReceipt, { props: { order } });
+
+    expect(value(".o_crmcom_receipt_balance")).toBe(`${then} 26.00`);
+});
+
 test("a wallet in another currency: the expected award in its currency", async () => {
     const store = await setupCrmComEnv();
     const order = await makeCrmComOrder(store, [[TEMPLATE_TAX_15, 20]]);

@@ -185,6 +185,7 @@ describe("PosStore - CRM.COM wallet spend", () => {
             awarded: 0.6,
             spent: 12,
             balance_after: 38,
+            wallet_currency: null, // the reply named none: the customer's is the sale's
         });
         expect(order.crmcom_participant_number).toBe("P-000123");
         expect(order.crmcom_participant_name).toBe("Maria Rewards");
