@@ -1,7 +1,7 @@
 {
     "name": "CRM.COM Rewards for Point of Sale",
     "summary": "Identify CRM.COM Rewards customers at the till, award and spend their wallet",
-    "version": "19.0.1.6.0",
+    "version": "19.0.1.7.0",
     "category": "Sales/Point of Sale",
     "website": "https://github.com/crmcom-rewards/pos_crmcom_rewards",
     "author": "CRM.COM Rewards for Odoo POS contributors",
