@@ -72,6 +72,16 @@ class SimulatorMixin:
     def reset_simulator(self):
         self.simulator.reset(seed=True)
 
+    def amend(self, kind, reference, **changes):
+        """Change an event behind Odoo's back (the simulator's control endpoint), as
+        somebody working in CRM.COM itself would."""
+        reply = requests.post(
+            self.simulator.url + "/_simulator/amend",
+            json={"kind": kind, "reference": reference, "changes": changes},
+            timeout=5,
+        )
+        self.assertEqual(reply.status_code, 200, reply.text)
+
     def simulator_state(self):
         """What CRM.COM holds now, as its control endpoint reports it."""
         return requests.get(self.simulator.url + "/_simulator/state", timeout=5).json()

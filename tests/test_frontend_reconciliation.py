@@ -4,8 +4,6 @@ its line."""
 
 from datetime import datetime
 
-import requests
-
 from odoo.tests import HttpCase, tagged
 
 from .common import CashierCase, company_user
@@ -24,15 +22,6 @@ class TestCrmComReconciliationViews(CashierCase, HttpCase):
     def registry_enter_test_mode(self, **kwargs):
         """HttpCase put the registry in test mode for the whole class already: the cursors
         CashierCase's helpers open work in the test's transaction, as CashierCase wants."""
-
-    def amend(self, kind, reference, **changes):
-        """Change an event behind Odoo's back (the simulator's control endpoint)."""
-        reply = requests.post(
-            self.simulator.url + "/_simulator/amend",
-            json={"kind": kind, "reference": reference, "changes": changes},
-            timeout=5,
-        )
-        self.assertEqual(reply.status_code, 200, reply.text)
 
     def posted_order(self, uuid):
         order = self.paid_order(self.john(), uuid)

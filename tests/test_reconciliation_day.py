@@ -31,14 +31,6 @@ class TestDayReconciliation(CashierCase):
         self.assertTrue(recon, "the company's lock was free")
         return recon
 
-    def amend(self, kind, reference, **changes):
-        reply = requests.post(
-            self.simulator.url + "/_simulator/amend",
-            json={"kind": kind, "reference": reference, "changes": changes},
-            timeout=5,
-        )
-        self.assertEqual(reply.status_code, 200, reply.text)
-
     def posted_order(self, uuid, discount=0.0):
         """A paid order of John's, its purchase (and spend, if any) posted in CRM.COM."""
         john = self.john()
