@@ -53,7 +53,7 @@ class TestMoneySafety(CashierCase):
         outbox = self.env["crmcom.purchase"]
         for _round in range(6):
             outbox.sudo().search([]).write({"next_attempt_at": False})
-            self.env["crmcom.connection"].sudo().search([]).outbox_paused_until = False
+            self.lift_outbox_pauses()
             self.run_submit_cron()
             due = outbox.search(
                 [

@@ -38,6 +38,7 @@ class TestReconciliation(CashierCase):
             self.simulator.faults.add(
                 kind, method="customer_events/purchases/create", times=1, **options
             )
+            self.lift_outbox_pauses()  # each sale meets its own fault
             self.run_submit_cron()
         # A sale with a wallet spend, and a second till spending from the same wallet.
         self.config._crmcom_spend(self.basket(john, uuid="uuid-s1"), 10)
