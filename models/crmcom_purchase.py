@@ -242,6 +242,14 @@ class CrmcomPurchase(models.Model):
     # Rows made at a till for an order not paid yet: few, looked for by every run of the job
     # (abandoned spends) among all the outbox's rows.
     _unlinked_idx = models.Index("(state) WHERE pos_order_id IS NULL")
+    # The rows the senders may have to handle (_lock_next_due_once's states, in its very
+    # terms so that PostgreSQL sees that the query needs no other): few among a year of
+    # posted sales, read in id order, one at a time.
+    _due_idx = models.Index(
+        "(id) WHERE state IN ('pending', 'unknown', 'to_cancel', 'sending')"
+        " OR (state = 'posted' AND spend_state = 'unknown')"
+        " OR (state = 'posted' AND respend_amount > 0 AND spend_state IS NULL)"
+    )
     # A row being cancelled may coexist with its successor: the successor waits for it.
     _order_uuid_active_uniq = models.UniqueIndex(
         "(order_uuid) WHERE state NOT IN ('cancelled', 'to_cancel')",
@@ -913,8 +921,10 @@ class CrmcomPurchase(models.Model):
                                     OR outbox_paused_until <= %(now)s))
                       AND company_id != ALL(%(passed)s::int[])
                       -- a replacement waits until what it replaces is cancelled
-                      AND (replaces_id IS NULL OR replaces_id IN (
-                            SELECT id FROM crmcom_purchase WHERE state = %(cancelled)s))
+                      AND (replaces_id IS NULL OR EXISTS (
+                            SELECT 1 FROM crmcom_purchase AS replaced
+                             WHERE replaced.id = crmcom_purchase.replaces_id
+                               AND replaced.state = %(cancelled)s))
                     ORDER BY id LIMIT 1
                     FOR UPDATE SKIP LOCKED""",
                 due=(PENDING, UNKNOWN, TO_CANCEL),
