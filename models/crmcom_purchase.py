@@ -117,12 +117,10 @@ def _pause_for(exc):
         return OUTAGE_PAUSE  # the credentials or the token: every row of the company alike
     if isinstance(exc, CallTimeoutError):
         return None
-    if isinstance(exc, TransportError) and (
-        exc.http_status is None or exc.http_status in UNAVAILABLE_STATUSES
-    ):
-        return OUTAGE_PAUSE  # not reached, or the connection dropped: CRM.COM's side
     if exc.http_status in UNAVAILABLE_STATUSES:
-        return OUTAGE_PAUSE  # e.g. a proxy's HTML page instead of CRM.COM's reply
+        return OUTAGE_PAUSE  # a gateway's answer (or a proxy's HTML page) for CRM.COM's
+    if isinstance(exc, TransportError) and exc.http_status is None:
+        return OUTAGE_PAUSE  # not reached, or the connection dropped: CRM.COM's side
     return None
 
 
